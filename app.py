@@ -1,0 +1,130 @@
+"""Atlas of deep learning: the Streamlit app. Widgets, caching and layout only.
+
+Run with `streamlit run app.py` (data: --data DIR after `--`, or $ATLAS_DATA, else data/).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import streamlit as st
+
+from atlas_viz.atlas import Atlas, load_atlas
+from atlas_viz.coverage import cell_level, coverage_table
+from atlas_viz.filters import apply_filters
+from atlas_viz.names import MAP_TYPES
+from atlas_viz.paths import data_dir
+from atlas_viz.problems import DataError
+from atlas_viz.raster import Painter
+from atlas_viz.terrain import build_layout, continent_labels
+from atlas_viz.fingerprint import data_fingerprint
+from views.catalogue_view import catalogue_view
+from views.map_view import map_view
+from views.phase_view import phase_view
+from views.sidebar import sidebar
+from views.state import current_filters, init_state, sync_query
+
+st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")
+
+
+def _data_arg() -> str | None:
+    args = sys.argv[1:]
+    return args[args.index("--data") + 1] if "--data" in args and args.index("--data") + 1 < len(args) else None
+
+
+DATA = data_dir(_data_arg())
+
+
+@st.cache_resource(show_spinner="Loading the atlas…", max_entries=2)
+def get_atlas(path: str, fingerprint: str) -> Atlas:
+    return load_atlas(path)
+
+
+@st.cache_resource(max_entries=2)
+def get_painter(path: str, fingerprint: str, _atlas: Atlas) -> Painter:
+    return Painter(_atlas.terrain)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atlas):
+    rows = atlas_rows(_atlas, ids)
+    return coverage_table(_atlas.results.iloc[rows], _atlas.masks[rows], _atlas.axes.observable_names,
+                          len(_atlas.terrain))
+
+
+def atlas_rows(atlas: Atlas, ids: tuple[str, ...]) -> np.ndarray:
+    return np.flatnonzero(atlas.results["id"].isin(ids).to_numpy())
+
+
+def rebuild(path: str, fingerprint: str) -> None:
+    """The axes changed: lay the terrain out again, with a progress bar."""
+    st.warning("The axes changed since the map was drawn (or no map was built yet): the terrain is being "
+               "rebuilt with UMAP. This takes about a minute, once.")
+    bar = st.progress(0.0, text="starting")
+    atlas = load_atlas(path)
+    layout, seconds = build_layout(atlas.data_dir, atlas.axes, progress=lambda f, t: bar.progress(f, text=t))
+    bar.progress(1.0, text=f"terrain rebuilt in {seconds:.0f} s")
+    get_atlas.clear()
+    time.sleep(0.5)
+    st.rerun()
+
+
+def main() -> None:
+    fingerprint = data_fingerprint(DATA)
+    try:
+        atlas = get_atlas(str(DATA), fingerprint)
+    except DataError as err:
+        st.error(f"The coordinate system {DATA / 'axes.yaml'} cannot be used; fix these problems:")
+        st.code("\n".join(str(p) for p in err.problems), language=None)
+        st.stop()
+    if atlas.stale:
+        rebuild(str(DATA), fingerprint)
+        st.stop()
+    res = atlas.results
+    years = (int(res["year"].min()), int(res["year"].max())) if len(res) else (2000, 2026)
+    init_state(atlas.axes, years)
+    counts = res["map_type"].value_counts().to_dict() if len(res) else {}
+    sidebar(atlas.axes, years, counts)
+    flt = current_filters(atlas.axes, years)
+    shown = apply_filters(res, flt)
+    sync_query(flt)
+
+    st.title("Atlas of deep learning")
+    st.caption("What is known, and not yet known, about how deep networks learn: theorems, calculations, empirical "
+               "laws, heuristics and conjectures, each drawn over the region of the terrain where it holds.")
+    for note in st.session_state.get("_link_notes", []):
+        st.info(note)
+    if atlas.problems:
+        with st.expander(f"⚠️ {len(atlas.problems)} problem(s) in the data: those entries are left out, "
+                         "the rest is shown", expanded=False):
+            st.code("\n".join(str(p) for p in atlas.problems), language=None)
+    if res.empty:
+        st.info(f"The catalogue in {DATA / 'results'} is empty. Add a YAML file of results "
+                "(see data/results/README.md) and reload.")
+    cols = st.columns(len(MAP_TYPES) + 1)
+    cols[0].metric("results shown", f"{len(shown)} of {len(res)}")
+    for col, t in zip(cols[1:], MAP_TYPES):
+        col.metric(t.replace("_", " "), int((shown["map_type"] == t).sum()))
+    if len(res) and shown.empty:
+        st.warning("No result matches: " + "; ".join(flt.active()) + ". Remove a filter to see more.")
+
+    view = st.session_state.get("view", "map")
+    if view == "map":
+        table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas)
+        fog_obs = list(flt.observables) or None
+        level = cell_level(table, fog_obs)
+        painter = get_painter(str(DATA), fingerprint, atlas)
+        cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
+                                  minlength=len(atlas.layout.continent_keys_)) if len(res) else None
+        labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
+        st.caption("Fog shows coverage for " + (", ".join(o.replace("_", " ") for o in fog_obs) if fog_obs
+                                                 else "all observables") + " from the filtered results.")
+        map_view(atlas, shown, level, painter.paint, st.session_state.get("layer_fog", True), labels)
+    elif view == "phase":
+        phase_view(atlas, shown)
+    else:
+        catalogue_view(shown)
+
+
+main()

@@ -1,0 +1,269 @@
+"""The coordinate system: axes, their values, bins, and the cells of the terrain."""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .names import MAP_TYPES
+from .problems import DataError, Problem, expected_one_of, show_value
+from .yamlio import read_yaml
+
+AXIS_KINDS = ("nominal", "ordinal")
+
+
+@dataclass(frozen=True)
+class AxisValue:
+    name: str
+    description: str
+    relevance: float = 0.5
+    bin: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    description: str
+    kind: str
+    values: tuple[AxisValue, ...]
+    weight: float = 1.0
+    unit: str = ""
+    reference: dict[str, float] = field(default_factory=dict)
+    default: str | None = None
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.values)
+
+    def code(self, value: str) -> int:
+        """Position of ``value`` in this axis's list of values."""
+        return self.value_names.index(value)
+
+    @property
+    def relevance(self) -> np.ndarray:
+        return np.array([v.relevance for v in self.values], dtype=float)
+
+    @property
+    def binned(self) -> bool:
+        return any(v.bin is not None for v in self.values)
+
+    def bin_codes(self, numbers: np.ndarray) -> np.ndarray:
+        """Codes of the values whose ``bin`` holds each number; -1 where none does."""
+        x = np.asarray(numbers, dtype=float)
+        out = np.full(x.shape, -1, dtype=np.int16)
+        for i, v in enumerate(self.values):
+            if v.bin is not None:
+                lo, hi = v.bin
+                out[(x >= lo) & (x < hi) & (out < 0)] = i
+        return out
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An impossible combination: when ``when`` holds, values in ``excludes`` are not cells."""
+
+    when: dict[str, tuple[str, ...]]
+    excludes: dict[str, tuple[str, ...]]
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Axes:
+    axes: tuple[Axis, ...]
+    observables: tuple[tuple[str, str], ...]
+    map_types: tuple[tuple[str, str], ...]
+    impossible: tuple[Rule, ...] = ()
+    digest: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes)
+
+    @property
+    def observable_names(self) -> tuple[str, ...]:
+        return tuple(o for o, _ in self.observables)
+
+    def __getitem__(self, name: str) -> Axis:
+        for a in self.axes:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def describe(self, axis: str, value: str) -> str:
+        for v in self[axis].values:
+            if v.name == value:
+                return v.description
+        raise KeyError(value)
+
+
+def load_axes(path: Path | str) -> Axes:
+    """Load and check ``axes.yaml``; raise :class:`DataError` naming every problem."""
+    path = Path(path)
+    data, problems = read_yaml(path)
+    if problems:
+        raise DataError(problems)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return parse_axes(data, path.name, digest)
+
+
+def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
+    problems: list[Problem] = []
+
+    def bad(entry: str, fld: str, msg: str) -> None:
+        problems.append(Problem(file, entry, fld, msg))
+
+    if not isinstance(data, dict) or not isinstance(data.get("axes"), list) or not data["axes"]:
+        raise DataError([Problem(file, "", "axes", "the file must be a map with a non-empty list 'axes'")])
+    axes: list[Axis] = []
+    for i, raw in enumerate(data["axes"]):
+        entry = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i + 1}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            bad(entry, "name", "each axis needs a text 'name'")
+            continue
+        kind = raw.get("kind", "nominal")
+        if kind not in AXIS_KINDS:
+            bad(entry, "kind", expected_one_of("kind", kind, AXIS_KINDS))
+        values = []
+        raw_values = raw.get("values")
+        if not isinstance(raw_values, list) or not raw_values:
+            bad(entry, "values", "must be a non-empty list")
+            continue
+        for j, v in enumerate(raw_values):
+            if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+                bad(entry, f"values[{j}]", "each value needs a text 'name'")
+                continue
+            b = v.get("bin")
+            if b is not None:
+                ok = (isinstance(b, list) and len(b) == 2
+                      and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b)
+                      and b[0] < b[1])
+                if not ok:
+                    bad(entry, f"values.{v['name']}.bin", f"must be [low, high) with low < high; got {show_value(b)}")
+                    b = None
+                else:
+                    b = (float(b[0]), float(b[1]))
+            rel = v.get("relevance", 0.5)
+            if not isinstance(rel, (int, float)) or not 0 <= rel <= 1:
+                bad(entry, f"values.{v['name']}.relevance", f"must be a number from 0 to 1; got {show_value(rel)}")
+                rel = 0.5
+            values.append(AxisValue(v["name"], str(v.get("description", "")), float(rel), b))
+        names = [v.name for v in values]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            bad(entry, "values", f"value '{dup}' is listed twice")
+        weight = raw.get("weight", 1.0)
+        if not isinstance(weight, (int, float)) or weight <= 0 or math.isinf(weight):
+            bad(entry, "weight", f"must be a positive number; got {show_value(weight)}")
+            weight = 1.0
+        default = raw.get("default")
+        if default is not None and default not in names:
+            bad(entry, "default", expected_one_of("default", default, names))
+            default = None
+        reference = raw.get("reference") or {}
+        if not isinstance(reference, dict):
+            bad(entry, "reference", "must be a map of value -> number")
+            reference = {}
+        axes.append(Axis(raw["name"], str(raw.get("description", "")), kind, tuple(values), float(weight),
+                         str(raw.get("unit", "")), dict(reference), default))
+    axis_names = [a.name for a in axes]
+    for dup in sorted({n for n in axis_names if axis_names.count(n) > 1}):
+        bad(dup, "name", "axis is defined twice")
+    by_name = {a.name: a for a in axes}
+
+    def value_map(raw: object, where: str, entry: str) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        if not isinstance(raw, dict):
+            bad(entry, where, "must be a map of axis -> value or list of values")
+            return out
+        for ax, vals in raw.items():
+            if ax not in by_name:
+                bad(entry, f"{where}.{ax}", expected_one_of("axis", ax, axis_names))
+                continue
+            vals = tuple(vals) if isinstance(vals, list) else (vals,)
+            for v in vals:
+                if v not in by_name[ax].value_names:
+                    bad(entry, f"{where}.{ax}", expected_one_of(f"a value of {ax}", v, by_name[ax].value_names))
+            out[ax] = vals
+        return out
+
+    rules = []
+    for i, r in enumerate(data.get("impossible") or []):
+        entry = f"impossible #{i + 1}"
+        if not isinstance(r, dict):
+            bad(entry, "", "must be a map with 'when' and 'excludes'")
+            continue
+        rules.append(Rule(value_map(r.get("when"), "when", entry), value_map(r.get("excludes"), "excludes", entry),
+                          str(r.get("why", ""))))
+
+    def named_list(key: str) -> tuple[tuple[str, str], ...]:
+        raw = data.get(key)
+        if not isinstance(raw, list) or not raw:
+            bad("", key, "must be a non-empty list of {name, description}")
+            return ()
+        out = []
+        for j, o in enumerate(raw):
+            if isinstance(o, dict) and isinstance(o.get("name"), str):
+                out.append((o["name"], str(o.get("description", ""))))
+            else:
+                bad(f"#{j + 1}", key, "each entry needs a text 'name'")
+        return tuple(out)
+
+    observables = named_list("observables")
+    map_types = named_list("map_types")
+    if map_types and tuple(m for m, _ in map_types) != MAP_TYPES:
+        bad("", "map_types", f"must list exactly {', '.join(MAP_TYPES)} in that order")
+    if problems:
+        raise DataError(problems)
+    return Axes(tuple(axes), observables, map_types, tuple(rules), digest)
+
+
+def cell_codes(axes: Axes) -> pd.DataFrame:
+    """Every cell of the terrain as one row of value codes (uint8), in a fixed order.
+
+    The order is the product of the axes in file order, minus impossible
+    combinations; the row number is the cell's id.
+    """
+    sizes = [len(a.values) for a in axes.axes]
+    grids = np.indices(sizes, dtype=np.uint8).reshape(len(sizes), -1)
+    keep = np.ones(grids.shape[1], dtype=bool)
+    for rule in axes.impossible:
+        hit = np.ones_like(keep)
+        for ax, vals in rule.when.items():
+            hit &= np.isin(grids[axes.names.index(ax)], [axes[ax].code(v) for v in vals])
+        excluded = np.zeros_like(keep)
+        for ax, vals in rule.excludes.items():
+            excluded |= np.isin(grids[axes.names.index(ax)], [axes[ax].code(v) for v in vals])
+        keep &= ~(hit & excluded)
+    frame = pd.DataFrame({name: grids[i][keep] for i, name in enumerate(axes.names)})
+    frame.index.name = "cell"
+    return frame
+
+
+def decode(axes: Axes, codes: pd.DataFrame) -> pd.DataFrame:
+    """Replace value codes by value names (as categoricals) in a frame of codes."""
+    out = codes.copy()
+    for a in axes.axes:
+        if a.name in out:
+            out[a.name] = pd.Categorical.from_codes(out[a.name].astype(int), categories=list(a.value_names),
+                                                    ordered=a.kind == "ordinal")
+    return out
+
+
+def describe_cells(axes: Axes, values: dict[str, list[str] | tuple[str, ...]]) -> str:
+    """A region in words: 'task: image_classification; width: wide or infinite; ...'."""
+    parts = []
+    for a in axes.axes:
+        vals = values.get(a.name)
+        if vals is None or len(vals) == len(a.values):
+            continue
+        parts.append(f"{a.name.replace('_', ' ')}: {' or '.join(str(v).replace('_', ' ') for v in vals)}")
+    return "; ".join(parts) if parts else "the whole terrain"
+
+
+def all_combinations(axes: Axes, names: list[str]) -> list[tuple[str, ...]]:
+    """All value combinations of the named axes (ignores impossible rules)."""
+    return list(itertools.product(*(axes[n].value_names for n in names)))

@@ -1,0 +1,66 @@
+"""Coverage of the terrain per cell and observable, and the shares that make the fog."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .names import CHARTED, COVERAGE_LEVELS, COVERAGE_OF_MAP_TYPE, MAPPED, OBSERVED
+
+
+def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[str, ...], n_cells: int,
+                   run_cells: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Coverage level (0..3) of every cell for every observable.
+
+    ``masks`` has one row per row of ``results`` (see ``regions.region_masks``).
+    ``run_cells`` has columns ``cell`` and ``observable``: where runs observed what.
+    Levels: terra incognita < observed (runs only) < mapped (empirical law or
+    heuristic) < charted (theorem or calculation). Conjectures lift no fog.
+    """
+    table = np.zeros((n_cells, len(observables)), dtype=np.int8)
+    levels = results["map_type"].map(COVERAGE_OF_MAP_TYPE).to_numpy() if len(results) else np.array([], int)
+    obs_sets = list(results["observables"]) if len(results) else []
+    for j, obs in enumerate(observables):
+        if run_cells is not None and len(run_cells):
+            cells = run_cells.loc[run_cells["observable"] == obs, "cell"].to_numpy()
+            table[cells, j] = OBSERVED
+        for level in (MAPPED, CHARTED):
+            rows = [i for i, (lv, os_) in enumerate(zip(levels, obs_sets)) if lv == level and obs in os_]
+            if rows:
+                hit = masks[rows].any(axis=0)
+                table[hit, j] = np.maximum(table[hit, j], level)
+    return pd.DataFrame(table, columns=list(observables))
+
+
+def cell_level(table: pd.DataFrame, observables: list[str] | tuple[str, ...] | None = None) -> np.ndarray:
+    """One level per cell for the chosen observables: the best coverage among them."""
+    cols = list(observables) if observables else list(table.columns)
+    if not cols:
+        return np.zeros(len(table), dtype=np.int8)
+    return table[cols].to_numpy().max(axis=1)
+
+
+def coverage_shares(level: np.ndarray) -> pd.DataFrame:
+    """Number and share of cells at each coverage level."""
+    counts = np.bincount(np.asarray(level, dtype=np.int64), minlength=len(COVERAGE_LEVELS))[: len(COVERAGE_LEVELS)]
+    total = max(int(counts.sum()), 1)
+    return pd.DataFrame({"level": COVERAGE_LEVELS, "cells": counts, "share": counts / total})
+
+
+def phase_grid(results: pd.DataFrame, x_axis: str, x_values: tuple[str, ...], y_axis: str,
+               y_values: tuple[str, ...]) -> pd.DataFrame:
+    """For every pair of values of two axes: the results whose region holds it and the best rigor.
+
+    Empty pairs (n_results == 0) are the gaps of this projection.
+    """
+    rows = []
+    regions = list(results["region"]) if len(results) else []
+    for yv in y_values:
+        for xv in x_values:
+            hit = [i for i, r in enumerate(regions) if xv in r.get(x_axis, ()) and yv in r.get(y_axis, ())]
+            sub = results.iloc[hit]
+            if len(sub):
+                best = sub.sort_values(["rigor", "year"], ascending=[False, True]).iloc[0]
+                rows.append((xv, yv, int(best["rigor"]), len(sub), best["map_type"], tuple(sub["id"])))
+            else:
+                rows.append((xv, yv, 0, 0, "", ()))
+    return pd.DataFrame(rows, columns=["x", "y", "rigor", "n_results", "best", "ids"])

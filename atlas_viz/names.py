@@ -1,0 +1,45 @@
+"""Names used across the atlas: column names and allowed values, in one place."""
+from __future__ import annotations
+
+MAP_TYPES = ("theorem", "calculation", "empirical_law", "heuristic", "conjecture")
+"""Kinds of map, most rigorous first (their rigor is 5 for a theorem down to 1)."""
+RIGOR = {m: len(MAP_TYPES) - i for i, m in enumerate(MAP_TYPES)}
+
+STATUSES = ("proven", "replicated", "contested", "refuted")
+PRECISIONS = ("qualitative", "order_of_magnitude", "quantitative")
+METHODS = ("theoretical", "empirical")
+OBJECTS = ("practical", "fundamental")
+RELATION_TYPES = ("extends", "tests", "contradicts", "inspired_by")
+
+ANY = "any"
+
+# Coverage levels, lowest first.
+COVERAGE_LEVELS = ("terra_incognita", "observed", "mapped", "charted")
+TERRA_INCOGNITA, OBSERVED, MAPPED, CHARTED = range(4)
+COVERAGE_OF_MAP_TYPE = {
+    "theorem": CHARTED,
+    "calculation": CHARTED,
+    "empirical_law": MAPPED,
+    "heuristic": MAPPED,
+    "conjecture": TERRA_INCOGNITA,  # an open claim lifts no fog
+}
+COVERAGE_LABELS = {
+    "terra_incognita": "terra incognita (nothing)",
+    "observed": "observed (runs only)",
+    "mapped": "mapped (empirical law or heuristic)",
+    "charted": "charted (theorem or calculation)",
+}
+
+RESULT_FIELDS = (
+    "id", "claim", "map_type", "region", "observables", "citation", "status", "precision",
+    "method", "object", "relations", "notes",
+)
+REQUIRED_RESULT_FIELDS = ("id", "claim", "map_type", "region", "observables", "citation")
+CITATION_FIELDS = ("authors", "year", "title", "arxiv", "doi", "url", "venue")
+
+# Columns of the results frame.
+RESULT_COLUMNS = (
+    "id", "claim", "map_type", "rigor", "observables", "region", "authors", "year", "title",
+    "arxiv", "doi", "url", "venue", "status", "precision", "method", "object", "relations",
+    "notes", "file",
+)

@@ -1,0 +1,63 @@
+"""A JSON Schema of a results file, generated from the axes (for editors and CI)."""
+from __future__ import annotations
+
+from .axes import Axes
+from .catalog import ARXIV_NEW_RE, ARXIV_OLD_RE, DOI_RE, ID_RE, MAX_CLAIM_CHARS, URL_RE
+from .names import MAP_TYPES, METHODS, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
+
+
+def results_schema(axes: Axes) -> dict:
+    """JSON Schema (draft 2020-12) for ``data/results/*.yaml``."""
+    region_props = {
+        a.name: {"description": a.description,
+                 "oneOf": [{"const": "any"},
+                           {"type": "array", "minItems": 1, "uniqueItems": True,
+                            "items": {"enum": list(a.value_names)}}]}
+        for a in axes.axes
+    }
+    arxiv = f"({ARXIV_NEW_RE.pattern})|({ARXIV_OLD_RE.pattern})"
+    result = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "claim", "map_type", "region", "observables", "citation"],
+        "properties": {
+            "id": {"type": "string", "pattern": ID_RE.pattern},
+            "claim": {"type": "string", "minLength": 1, "maxLength": MAX_CLAIM_CHARS, "pattern": r"\S"},
+            "map_type": {"enum": list(MAP_TYPES)},
+            "region": {"oneOf": [{"const": "any"},
+                                 {"type": "object", "additionalProperties": False, "properties": region_props}]},
+            "observables": {"type": "array", "minItems": 1, "items": {"enum": list(axes.observable_names)}},
+            "citation": {
+                "type": "object", "additionalProperties": False, "required": ["authors", "year", "title"],
+                "anyOf": [{"required": ["arxiv"]}, {"required": ["doi"]}, {"required": ["url"]}],
+                "properties": {
+                    "authors": {"oneOf": [{"type": "string", "minLength": 1},
+                                          {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
+                    "year": {"type": "integer", "minimum": 1900},
+                    "title": {"type": "string", "minLength": 1},
+                    "arxiv": {"type": "string", "pattern": arxiv},
+                    "doi": {"type": "string", "pattern": DOI_RE.pattern},
+                    "url": {"type": "string", "pattern": URL_RE.pattern},
+                    "venue": {"type": "string"},
+                },
+            },
+            "status": {"enum": list(STATUSES)},
+            "precision": {"enum": list(PRECISIONS)},
+            "method": {"enum": list(METHODS)},
+            "object": {"enum": list(OBJECTS)},
+            "relations": {"type": "array", "items": {
+                "type": "object", "required": ["type", "target"], "additionalProperties": False,
+                "properties": {"type": {"enum": list(RELATION_TYPES)}, "target": {"type": "string", "pattern": ID_RE.pattern},
+                               "note": {"type": "string"}}}},
+            "notes": {"type": "string"},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://atlas-of-deep-learning/results.schema.json",
+        "title": "Atlas of deep learning: a results file",
+        "description": "A list of results (maps of part of the terrain). Generated from data/axes.yaml by "
+                       "`python -m atlas_viz schema`; do not edit by hand.",
+        "type": "array",
+        "items": result,
+    }

@@ -1,0 +1,90 @@
+"""Reading YAML as plain data only, with located errors; atomic writes."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .problems import Problem
+
+MAX_YAML_BYTES = 2 * 1024 * 1024
+"""A catalogue file above this size is refused (a result is a few hundred bytes)."""
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """SafeLoader that also refuses any explicit non-standard tag (``!foo``)."""
+
+
+def _refuse_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
+    raise yaml.constructor.ConstructorError(
+        None, None, f"tag '{node.tag}' is not allowed: only plain data (maps, lists, text, numbers)",
+        node.start_mark)
+
+
+_PlainLoader.add_multi_constructor("!", _refuse_tag)
+_PlainLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
+
+
+def parse_yaml_text(text: str, file: str) -> tuple[object, list[Problem]]:
+    """Parse YAML text as plain data. Returns (data, problems); data is None on failure."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return yaml.load(text, Loader=_PlainLoader), []  # noqa: S506 - plain-data loader
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        reason = getattr(err, "problem", None) or str(err)
+        return None, [Problem(file, "", "", f"not valid YAML: {where}{reason}")]
+
+
+def read_yaml(path: Path, max_bytes: int = MAX_YAML_BYTES) -> tuple[object, list[Problem]]:
+    """Read a YAML file as plain data: size-checked, UTF-8 (BOM and CRLF fine)."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        return None, [Problem(name, "", "", f"cannot be read: {err.strerror}")]
+    if size > max_bytes:
+        return None, [Problem(name, "", "", f"is {size:,} bytes, more than the limit of {max_bytes:,}; "
+                                            "split it into several files")]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, [Problem(name, "", "", f"is not UTF-8 text (byte {err.start}: {raw[err.start]:#04x}); "
+                                            "save it as UTF-8")]
+    return parse_yaml_text(text, name)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old file or the new one, never a part.
+
+    Writes a temporary file in the same directory, flushes it to disk, then
+    renames it over ``path`` (an atomic operation on POSIX file systems).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,54 @@
+"""Shared fixtures: small data directories built from the bundled axes."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "data"
+
+GOOD = textwrap.dedent("""\
+    - id: alpha2020_theorem
+      claim: A theorem about wide networks under gradient flow.
+      map_type: theorem
+      region: {architecture: [mlp], width: [infinite], optimizer: [gradient_flow], learning_rate: [small]}
+      observables: [training_dynamics]
+      citation: {authors: [Ada Alpha], year: 2020, title: Alpha, arxiv: "2001.00001"}
+      status: proven
+    - id: beta2021_law
+      claim: An empirical law about transformers on language.
+      map_type: empirical_law
+      region: {task: [language_modeling], architecture: [transformer]}
+      observables: [scaling, generalization]
+      citation: {authors: [Bo Beta], year: 2021, title: Beta, doi: 10.1000/beta}
+      relations: [{type: tests, target: alpha2020_theorem}]
+    """)
+
+
+def make_data(tmp: Path, results: dict[str, str | bytes] | None = None, with_terrain: bool = True) -> Path:
+    """A data directory with the bundled axes (and terrain cache) and the given result files."""
+    data = tmp / "data"
+    (data / "results").mkdir(parents=True)
+    shutil.copy(BUNDLED / "axes.yaml", data / "axes.yaml")
+    if with_terrain:
+        (data / "cache").mkdir()
+        shutil.copy(BUNDLED / "cache" / "terrain.npz", data / "cache" / "terrain.npz")
+    for name, text in (results if results is not None else {"good.yaml": GOOD}).items():
+        path = data / "results" / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return data
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return make_data(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def axes():
+    from atlas_viz.axes import load_axes
+
+    return load_axes(BUNDLED / "axes.yaml")

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from atlas_viz.axes import cell_codes, parse_axes
+from atlas_viz.problems import DataError
+
+
+def test_bundled_axes_have_the_issue_vocabulary(axes):
+    assert axes.names == ("task", "architecture", "width", "depth", "optimizer", "learning_rate",
+                          "parameterization", "data_regime")
+    assert axes["width"].value_names == ("narrow", "moderate", "wide", "infinite")
+    assert axes["width"].kind == "ordinal" and axes["task"].kind == "nominal"
+    assert len(axes.observable_names) == 10
+    for ax in axes.axes:
+        assert all(v.description for v in ax.values), ax.name
+
+
+def test_cells_drop_impossible_combinations(axes):
+    cells = cell_codes(axes)
+    full = int(np.prod([len(a.values) for a in axes.axes]))
+    assert 100_000 < len(cells) < full
+    gf = axes["optimizer"].code("gradient_flow")
+    assert set(cells.loc[cells["optimizer"] == gf, "learning_rate"]) == {axes["learning_rate"].code("small")}
+    shallow_net = axes["architecture"].code("shallow_net")
+    assert set(cells.loc[cells["architecture"] == shallow_net, "depth"]) == {axes["depth"].code("shallow")}
+    assert not cells.duplicated().any()
+
+
+def test_bins_place_numbers(axes):
+    width = axes["width"]
+    codes = width.bin_codes(np.array([8, 64, 1023, 4096, np.nan, -1]))
+    assert [width.value_names[c] if c >= 0 else None for c in codes] == \
+        ["narrow", "moderate", "moderate", "wide", None, None]
+
+
+def test_bad_axes_name_the_field():
+    data = {"axes": [{"name": "width", "kind": "ordinal", "values": [{"name": "a", "bin": [5, 1]}, {"name": "a"}]}],
+            "observables": [{"name": "x"}], "map_types": [{"name": "theorem"}]}
+    with pytest.raises(DataError, match=r"entry width, field values.a.bin: must be \[low, high\)") as err:
+        parse_axes(data)
+    text = str(err.value)
+    assert "value 'a' is listed twice" in text
+    assert "map_types: must list exactly theorem" in text

@@ -1,0 +1,111 @@
+"""Every kind of bad catalogue input is reported with file, entry and field; the rest loads."""
+import textwrap
+
+import pytest
+
+from atlas_viz.catalog import load_catalog, parse_results_text
+from atlas_viz.yamlio import MAX_YAML_BYTES
+
+from conftest import GOOD, make_data
+
+ENTRY = """\
+- id: {id}
+  claim: {claim}
+  map_type: {map_type}
+  region: {region}
+  observables: {observables}
+  citation: {{authors: [A B], year: {year}, title: T, arxiv: {arxiv}}}
+"""
+
+
+def entry(**kw) -> str:
+    base = dict(id="x2020_one", claim="A claim.", map_type="theorem", region="{width: [wide]}",
+                observables="[generalization]", year=2020, arxiv='"2001.00001"')
+    base.update(kw)
+    return ENTRY.format(**base)
+
+
+def problems_of(axes, text: str) -> list[str]:
+    rows, problems = parse_results_text(text, "f.yaml", axes)
+    return [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"map_type": "theorm"}, r"entry x2020_one, field map_type: .*got 'theorm' \(did you mean 'theorem'\?\)"),
+    ({"region": "{widht: [wide]}"}, r"field region.widht: each region axis must be one of task, .*did you mean 'width'"),
+    ({"region": "{width: [huge]}"}, r"field region.width: a value of width must be one of narrow, moderate, wide, infinite; got 'huge'"),
+    ({"region": "{width: []}"}, r"field region.width: is an empty list"),
+    ({"observables": "[generalisation]"}, r"field observables: .*got 'generalisation' \(did you mean 'generalization'\?\)"),
+    ({"year": "20x0"}, r"field citation.year: must be a whole year from 1900"),
+    ({"year": "1850"}, r"field citation.year: must be a whole year"),
+    ({"arxiv": '"arXiv:2001"'}, r"field citation.arxiv: must be an arXiv id like 2001.08361"),
+    ({"arxiv": "2002.02560"}, r"field citation.arxiv: must be quoted text .* the number 2002.0256"),
+    ({"claim": '""'}, r"field claim: must be a non-empty sentence"),
+    ({"id": "Bad Id!"}, r"entry Bad Id!, field id: must be 2-80 lowercase letters"),
+])
+def test_bad_field_is_named(axes, kw, message):
+    found = problems_of(axes, entry(**kw))
+    assert any(__import__("re").search(message, p) for p in found), found
+    assert all(p.startswith("f.yaml") for p in found)
+
+
+def test_missing_id_uses_position(axes):
+    text = entry().replace("- id: x2020_one\n  claim", "- claim")
+    assert problems_of(axes, text) == ["f.yaml, entry #1, field id: is missing; every result needs id, claim, "
+                                       "map_type, region, observables, citation"]
+
+
+def test_unknown_field_and_non_map_entry(axes):
+    found = problems_of(axes, entry() + "  claims: oops\n- just a string\n")
+    assert any("field claims: field must be one of" in p and "did you mean 'claim'" in p for p in found)
+    assert any("entry #2: each result must be a map" in p for p in found)
+
+
+def test_top_level_must_be_a_list(axes):
+    rows, problems = parse_results_text("id: x\nclaim: y\n", "f.yaml", axes)  # a single map is accepted
+    assert problems and "field claim" not in str(problems[0])
+    assert str(parse_results_text('"just text"', "f.yaml", axes)[1][0]).endswith(
+        "the top level must be a list of results (lines starting with '- '); got a str")
+
+
+def test_yaml_tags_that_build_objects_are_refused(axes):
+    for tag in ("!!python/object/apply:os.system ['echo hi']", "!custom {a: 1}"):
+        rows, problems = parse_results_text(f"- id: x\n  claim: {tag}\n", "f.yaml", axes)
+        assert rows == [] and "not valid YAML" in str(problems[0]), problems
+
+
+def test_bad_yaml_names_line(axes):
+    rows, problems = parse_results_text("- id: [unclosed\n", "f.yaml", axes)
+    assert rows == [] and "f.yaml: not valid YAML: line" in str(problems[0])
+
+
+def test_files_load_independently(tmp_path, axes):
+    data = make_data(tmp_path, {
+        "good.yaml": GOOD,
+        "bom_crlf.yaml": ("\ufeff" + entry(id="bom2020_x")).replace("\n", "\r\n"),
+        "latin1.yaml": "- id: caf\xe9\n".encode("latin-1"),
+        "big.yaml": b"#" * (MAX_YAML_BYTES + 1),
+        "notalist.yaml": "a: 1\n",
+        "zdup.yaml": entry(id="alpha2020_theorem"),
+        "rel.yaml": entry(id="rel2020_x") + "  relations: [{type: extends, target: nowhere2020_x}]\n",
+        "empty.yaml": "",
+    })
+    cat = load_catalog(data, axes)
+    text = "\n".join(str(p) for p in cat.problems)
+    assert set(cat.results["id"]) == {"alpha2020_theorem", "beta2021_law", "bom2020_x", "rel2020_x"}
+    assert "latin1.yaml: is not UTF-8 text (byte 9: 0xe9); save it as UTF-8" in text
+    assert f"big.yaml: is {MAX_YAML_BYTES + 1:,} bytes, more than the limit" in text
+    assert "notalist.yaml: the top level must be a list of results" in text
+    assert "zdup.yaml, entry alpha2020_theorem, field id: duplicate id: already used in good.yaml" in text
+    assert "rel.yaml, entry rel2020_x, field relations[0].target: relates to unknown id 'nowhere2020_x'" in text
+    rel = cat.results.set_index("id").loc["rel2020_x", "relations"]
+    assert rel == ()  # the broken relation is dropped, the result kept
+    assert cat.results.set_index("id").loc["beta2021_law", "relations"] == (("tests", "alpha2020_theorem"),)
+
+
+def test_region_any_and_omitted_axes_mean_every_value(axes):
+    rows, problems = parse_results_text(entry(region="any"), "f.yaml", axes)
+    assert not problems
+    assert rows[0]["region"]["task"] == axes["task"].value_names
+    rows, _ = parse_results_text(entry(region="{task: any, width: [infinite, narrow]}"), "f.yaml", axes)
+    assert rows[0]["region"]["width"] == ("narrow", "infinite")  # axis order, not file order

@@ -1,0 +1,112 @@
+"""The map: coverage figures, the plotly map with selection, legend, and the detail panel."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from atlas_viz.atlas import Atlas
+from atlas_viz.coverage import coverage_shares
+from atlas_viz.figures import MAP_TYPE_STYLE, coverage_legend, map_figure, shares_figure
+from atlas_viz.names import COVERAGE_LABELS, MAP_TYPES
+from atlas_viz.regions import region_shapes, relation_segments
+
+from .detail import show_detail
+
+HOW_TO_READ = """
+**How to read this map.** Every point of the terrain is one *cell*: a combination of task, architecture,
+width, depth, optimizer, learning rate, parameterization and data regime. Cells that differ little sit close
+together. Large labels name groups of *continents* by task; small labels name each continent's architecture;
+inside a continent the remaining axes arrange the cells the same way everywhere.
+
+* **Land colour is coverage** for the observables chosen in the sidebar (all, if none):
+  grey fog is *terra incognita* (nothing known), sand is *observed* (runs only), light green is *mapped*
+  (an empirical law or heuristic claims it), dark green is *charted* (a theorem or calculation covers it).
+* **Markers are results**, placed at the centre of their region of validity; colour and shape give the kind
+  of map, from ◆ theorems to ★ conjectures. Hover for the claim, click to open it.
+* **Regions of validity** (a layer) outline where each result holds; a region spread over several continents
+  is drawn as several shapes.
+* Scroll to zoom, drag to pan; use the box or lasso tool (top right of the map) to list what is inside.
+"""
+
+
+def map_view(atlas: Atlas, shown: pd.DataFrame, level, painter, fog_on: bool, labels: pd.DataFrame | None,
+             runs: pd.DataFrame | None = None, run_color: str | None = None) -> None:
+    ss = st.session_state
+    shares = coverage_shares(level)
+    c = st.columns(len(shares))
+    for col, row in zip(c, shares.itertuples()):
+        col.metric(COVERAGE_LABELS[row.level], f"{row.share:.1%}", help=f"{row.cells:,} of {len(level):,} cells")
+    st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
+
+    visible = tuple(t for t in MAP_TYPES if ss.get(f"show_{t}", True))
+    selected = ss.get("result")
+    regions = []
+    if ss.get("layer_regions"):
+        idx = {rid: i for i, rid in enumerate(atlas.results["id"])}
+        for r in shown[shown["map_type"].isin(visible)].itertuples():
+            regions.append((r.id, r.map_type, region_shapes(atlas.masks[idx[r.id]], atlas.terrain)))
+    elif selected in set(shown["id"]):
+        i = int(atlas.results.index[atlas.results["id"] == selected][0])
+        regions.append((selected, atlas.results.loc[i, "map_type"], region_shapes(atlas.masks[i], atlas.terrain)))
+    rel = relation_segments(shown[shown["map_type"].isin(visible)]) if ss.get("layer_relations") else None
+    raster = painter(level if fog_on else None)
+    fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
+                     relations=rel, runs=runs if ss.get("layer_runs") else None, run_color=run_color,
+                     selected=selected, visible_types=visible)
+    left, right = st.columns([2.3, 1])
+    with left:
+        if shown.empty:
+            st.warning("No result passes the filters, so no marker is drawn. "
+                       "Widen the filters in the sidebar (or clear the search).")
+        event = st.plotly_chart(fig, key="map", on_select="rerun", selection_mode=("points", "box", "lasso"),
+                                width="stretch", config={"scrollZoom": True, "displaylogo": False,
+                                                         "modeBarButtonsToAdd": ["select2d", "lasso2d"]})
+        picked = _picked_ids(event, set(shown["id"]))
+        legend_row()
+        with st.expander("How to read this map", expanded=False):
+            st.markdown(HOW_TO_READ)
+    if len(picked) == 1 and picked[0] != selected:
+        ss["result"] = picked[0]
+        st.rerun()
+    with right:
+        if len(picked) > 1:
+            st.markdown(f"**{len(picked)} results selected**")
+            sel = shown[shown["id"].isin(picked)][["id", "map_type", "year", "claim"]]
+            st.dataframe(sel, hide_index=True, width="stretch", height=260)
+            choice = st.selectbox("Open one", [""] + list(sel["id"]), key="open_selected")
+            if choice:
+                ss["result"] = choice
+                st.rerun()
+        if ss.get("result"):
+            top = st.columns([3, 1])
+            top[0].markdown("#### Result")
+            if top[1].button("Close", key="close_detail"):
+                ss["result"] = None
+                st.rerun()
+            show_detail(atlas, ss["result"])
+        elif len(picked) <= 1:
+            st.info("Click a marker to read the result, its citation and its region of validity. "
+                    "Use the box or lasso tool to list several.")
+
+
+def legend_row() -> None:
+    parts = [f"{label}" for _, label in coverage_legend()]
+    st.caption("Land: " + " · ".join(f"{name} {sw}" for name, sw in zip(("grey", "sand", "light green", "dark green"),
+                                                                        [f"= {p}" for p in parts])))
+    st.caption("Markers: " + " · ".join(f"{sym} {MAP_TYPE_STYLE[t][2]}" for t, sym in
+                                        zip(MAP_TYPES, ("◆", "■", "●", "▲", "★"))))
+
+
+def _picked_ids(event, allowed: set[str]) -> list[str]:
+    """Result ids in a plotly selection event (customdata of result markers only)."""
+    try:
+        points = event.selection.points
+    except AttributeError:
+        return []
+    out = []
+    for p in points:
+        cd = p.get("customdata")
+        cd = cd[0] if isinstance(cd, list) and cd else cd
+        if isinstance(cd, str) and cd in allowed and cd not in out:
+            out.append(cd)
+    return out

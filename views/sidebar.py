@@ -1,0 +1,43 @@
+"""Sidebar: view switch, filters and layers."""
+from __future__ import annotations
+
+import streamlit as st
+
+from atlas_viz.axes import Axes
+from atlas_viz.figures import MAP_TYPE_STYLE
+from atlas_viz.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
+
+from .state import LAYERS, VIEWS
+
+
+def pretty(value: str) -> str:
+    return str(value).replace("_", " ")
+
+
+def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int]) -> None:
+    sb = st.sidebar
+    sb.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", horizontal=False)
+    sb.text_input("Search claims, authors, titles", key="f_q", placeholder="e.g. grokking, Jacot, scaling")
+    sb.multiselect("Kind of map", MAP_TYPES, key="f_types", format_func=pretty,
+                   help="Theorem (proved) → calculation → empirical law → heuristic → conjecture, in falling rigor.")
+    sb.multiselect("Observable", axes.observable_names, key="f_obs", format_func=pretty,
+                   help="What a result speaks about. Also chooses which coverage the fog shows.")
+    with sb.expander("Terrain axes", expanded=any(st.session_state.get(f"f_ax_{a.name}") for a in axes.axes)):
+        st.caption("Keep results whose region of validity includes any chosen value.")
+        for ax in axes.axes:
+            st.multiselect(pretty(ax.name), ax.value_names, key=f"f_ax_{ax.name}", format_func=pretty,
+                           help=ax.description)
+    with sb.expander("Year, status, method, object"):
+        if years[0] < years[1]:
+            st.slider("Year", years[0], years[1], key="f_years")
+        st.multiselect("Status (trueness)", STATUSES, key="f_status")
+        st.multiselect("Method", METHODS, key="f_method")
+        st.multiselect("Object", OBJECTS, key="f_object")
+    if st.session_state.get("view") == "map":
+        sb.markdown("**Layers**")
+        for key, label in LAYERS.items():
+            sb.checkbox(label, key=f"layer_{key}")
+        sb.caption("Results by rigor")
+        for t in MAP_TYPES:
+            colour, _, label = MAP_TYPE_STYLE[t]
+            sb.checkbox(f"{label} · {counts.get(t, 0)}", key=f"show_{t}")
