@@ -8,22 +8,31 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from atlas_viz.atlas import Atlas, load_atlas
 from atlas_viz.coverage import cell_level, coverage_table
-from atlas_viz.filters import apply_filters
+from atlas_viz.filters import apply_filters, filter_runs
 from atlas_viz.names import MAP_TYPES
 from atlas_viz.paths import data_dir
 from atlas_viz.problems import DataError
 from atlas_viz.raster import Painter
+from atlas_viz.runs import RunSet, load_runs, place_runs, run_cells
 from atlas_viz.terrain import build_layout, continent_labels
 from atlas_viz.fingerprint import data_fingerprint
 from views.catalogue_view import catalogue_view
+from views.context import ViewContext
+from views.contribute_view import contribute_view
+from views.expeditions_view import expeditions_view
 from views.map_view import map_view
 from views.phase_view import phase_view
+from views.runs_view import runs_view
 from views.sidebar import sidebar
 from views.state import current_filters, init_state, sync_query
+
+VIEW_FUNCS = {"phase": lambda ctx: phase_view(ctx.atlas, ctx.shown), "catalogue": lambda ctx: catalogue_view(ctx.shown),
+              "expeditions": expeditions_view, "runs": runs_view, "contribute": contribute_view}
 
 st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")
 
@@ -41,20 +50,25 @@ def get_atlas(path: str, fingerprint: str) -> Atlas:
     return load_atlas(path)
 
 
+@st.cache_resource(show_spinner="Placing runs…", max_entries=2)
+def get_runs(path: str, fingerprint: str, _atlas: Atlas) -> tuple[RunSet, pd.DataFrame, pd.DataFrame]:
+    """All runs, placed on their cells, and the (cell, observable) pairs they observe."""
+    runset = load_runs(path, _atlas.axes)
+    placed, problems = place_runs(runset.runs, _atlas.axes, _atlas.terrain)
+    runset.problems += problems
+    return runset, placed, run_cells(placed, runset.sources)
+
+
 @st.cache_resource(max_entries=2)
 def get_painter(path: str, fingerprint: str, _atlas: Atlas) -> Painter:
     return Painter(_atlas.terrain)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atlas):
-    rows = atlas_rows(_atlas, ids)
+def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atlas, _observed: pd.DataFrame):
+    rows = np.flatnonzero(_atlas.results["id"].isin(ids).to_numpy())
     return coverage_table(_atlas.results.iloc[rows], _atlas.masks[rows], _atlas.axes.observable_names,
-                          len(_atlas.terrain))
-
-
-def atlas_rows(atlas: Atlas, ids: tuple[str, ...]) -> np.ndarray:
-    return np.flatnonzero(atlas.results["id"].isin(ids).to_numpy())
+                          len(_atlas.terrain), _observed)
 
 
 def rebuild(path: str, fingerprint: str) -> None:
@@ -109,22 +123,22 @@ def main() -> None:
     if len(res) and shown.empty:
         st.warning("No result matches: " + "; ".join(flt.active()) + ". Remove a filter to see more.")
 
+    runset, placed, observed = get_runs(str(DATA), fingerprint, atlas)
+    if runset.problems:
+        with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):
+            st.code("\n".join(str(p) for p in runset.problems), language=None)
+    ctx = ViewContext(DATA, fingerprint, atlas, runset, filter_runs(placed, flt), shown, flt,
+                      get_painter(str(DATA), fingerprint, atlas))
     view = st.session_state.get("view", "map")
     if view == "map":
-        table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas)
+        table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas, observed)
         fog_obs = list(flt.observables) or None
         level = cell_level(table, fog_obs)
-        painter = get_painter(str(DATA), fingerprint, atlas)
         cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
                                   minlength=len(atlas.layout.continent_keys_)) if len(res) else None
         labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
-        st.caption("Fog shows coverage for " + (", ".join(o.replace("_", " ") for o in fog_obs) if fog_obs
-                                                 else "all observables") + " from the filtered results.")
-        map_view(atlas, shown, level, painter.paint, st.session_state.get("layer_fog", True), labels)
-    elif view == "phase":
-        phase_view(atlas, shown)
+        map_view(ctx, level, labels, fog_obs)
     else:
-        catalogue_view(shown)
-
+        VIEW_FUNCS[view](ctx)
 
 main()

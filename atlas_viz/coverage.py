@@ -32,11 +32,17 @@ def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[
 
 
 def cell_level(table: pd.DataFrame, observables: list[str] | tuple[str, ...] | None = None) -> np.ndarray:
-    """One level per cell for the chosen observables: the best coverage among them."""
+    """One level per cell for the chosen observables (all when none): the level a majority reaches.
+
+    With one observable this is its own level. With several, a cell counts as
+    charted only if more than half of them are charted there, so one broad
+    theorem about one observable does not lift the fog for all the others.
+    """
     cols = list(observables) if observables else list(table.columns)
     if not cols:
         return np.zeros(len(table), dtype=np.int8)
-    return table[cols].to_numpy().max(axis=1)
+    values = np.sort(table[cols].to_numpy(), axis=1)
+    return values[:, (len(cols) - 1) // 2]
 
 
 def coverage_shares(level: np.ndarray) -> pd.DataFrame:

@@ -110,19 +110,49 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
 
 
 def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
+    colorbar = {"title": {"text": esc(color)}, "x": 1.0, "len": 0.45, "y": 0.75, "thickness": 12}
     if "count" in runs:  # aggregated: one marker per cell, size by number of runs
-        size = 6 + 10 * np.log10(runs["count"].to_numpy()) / max(np.log10(max(runs["count"].max(), 10)), 1)
+        size = 5 + 9 * np.log10(runs["count"].to_numpy()) / max(np.log10(max(runs["count"].max(), 10)), 1)
+        marker = {"size": size, "color": "rgba(40,40,40,0.55)", "line": {"width": 0}}
+        if color and "mean" in runs and runs["mean"].notna().any():
+            marker.update(color=runs["mean"], colorscale="Viridis", showscale=True, colorbar=colorbar)
+        hover = [f"{n:,} runs in this cell" + (f"<br>mean {esc(color)}: {m:.4g}" if color and m == m else "")
+                 for n, m in zip(runs["count"], runs["mean"] if "mean" in runs else [np.nan] * len(runs))]
         fig.add_trace(go.Scattergl(
-            x=runs["x"], y=runs["y"], mode="markers", name="runs (count per cell)",
-            marker={"size": size, "color": "rgba(40,40,40,0.55)", "line": {"width": 0}},
-            customdata=runs["cell"].to_numpy(), hovertext=runs["hover"], hoverinfo="text"))
+            x=runs["x"], y=runs["y"], mode="markers", name="runs (aggregated per cell)", marker=marker,
+            customdata=runs["cell"].to_numpy(), hovertext=hover, hoverinfo="text"))
         return
     marker = {"size": 5, "color": "rgba(40,40,40,0.6)", "line": {"width": 0}}
     if color and color in runs and runs[color].notna().any():
-        marker.update(color=runs[color], colorscale="Viridis", showscale=True,
-                      colorbar={"title": {"text": esc(color)}, "x": 1.0, "len": 0.5, "thickness": 12})
+        marker.update(color=runs[color], colorscale="Viridis", showscale=True, colorbar=colorbar)
     fig.add_trace(go.Scattergl(x=runs["x"], y=runs["y"], mode="markers", name="runs", marker=marker,
-                               customdata=runs["id"].to_numpy(), hovertext=runs["hover"], hoverinfo="text"))
+                               customdata=runs["id"].to_numpy(), hovertext=run_hover(runs), hoverinfo="text"))
+
+
+def run_hover(runs: pd.DataFrame, limit: int = 14) -> list[str]:
+    """Hover text of each run: id, its axis values, metrics and raw config (escaped)."""
+    skip = {"id", "x", "y", "cell", "source", "run_id"}
+    cols = [c for c in runs.columns if c not in skip][:limit + 8]
+    out = []
+    for rec in runs[["id", *cols]].itertuples(index=False):
+        parts = [f"<b>run {esc(rec[0])}</b>"]
+        for name, val in zip(cols, rec[1:]):
+            if val is None or (isinstance(val, float) and np.isnan(val)) or val == "":
+                continue
+            shown = f"{val:.4g}" if isinstance(val, float) else esc(val)
+            parts.append(f"{esc(name)}: {shown}")
+        out.append("<br>".join(parts[: limit + 1]))
+    return out
+
+
+def runs_metric_figure(runs: pd.DataFrame, metric: str, x: str, log_x: bool = False) -> go.Figure:
+    """A chosen metric against a chosen axis or raw config column, one marker per run."""
+    fig = go.Figure(go.Scatter(x=runs[x], y=runs[metric], mode="markers", customdata=runs["id"].to_numpy(),
+                               hovertext=[esc(i) for i in runs["id"]], hoverinfo="text+x+y",
+                               marker={"size": 7, "color": "#1f3b8f", "opacity": 0.6}))
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis={"title": esc(x), "type": "log" if log_x else None}, yaxis={"title": esc(metric)})
+    return fig
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:

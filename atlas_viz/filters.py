@@ -117,3 +117,13 @@ def filters_from_query(params: dict[str, str], axes: Axes) -> tuple[Filters, lis
             notes.append(f"ignored years={params['years']} in the link: expected like 2015-2024")
     flt.text = str(params.get("q", ""))[:200]
     return flt, notes
+
+
+def filter_runs(runs: pd.DataFrame, flt: Filters) -> pd.DataFrame:
+    """Runs whose known axis values pass the axis filters (unknown values pass)."""
+    keep = np.ones(len(runs), dtype=bool)
+    for ax, vals in flt.axes.items():
+        if vals and ax in runs:
+            col = runs[ax]
+            keep &= (col.isna() | col.isin(vals)).to_numpy()
+    return runs[keep] if not keep.all() else runs

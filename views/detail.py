@@ -4,9 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.atlas import Atlas
 from atlas_viz.catalog import citation_link, citation_text
+from atlas_viz.figures import runs_metric_figure
 from atlas_viz.regions import region_in_words
+from atlas_viz.runs import config_columns, metric_columns
+
+from .context import ViewContext
 
 QUALITY_HELP = {
     "Trueness": "Is it correct: proven, replicated, contested or refuted.",
@@ -16,7 +19,8 @@ QUALITY_HELP = {
 }
 
 
-def show_detail(atlas: Atlas, rid: str) -> None:
+def show_detail(ctx: ViewContext, rid: str) -> None:
+    atlas = ctx.atlas
     res = atlas.results
     hit = res[res["id"] == rid]
     if hit.empty:
@@ -59,3 +63,28 @@ def show_detail(atlas: Atlas, rid: str) -> None:
             if st.button(label, key=f"rel_{rid}_{i}", help="Open this result"):
                 st.session_state["result"] = other
                 st.rerun()
+    show_runs_in_region(ctx, int(r.name))
+
+
+def show_runs_in_region(ctx: ViewContext, row: int) -> None:
+    """The runs inside a result's region, and a metric plotted against an axis or config column."""
+    runs = ctx.runs
+    if not len(runs):
+        st.caption("No runs are stored in this atlas yet.")
+        return
+    inside = runs[ctx.atlas.masks[row][runs["cell"].to_numpy()]]
+    st.caption(f"Runs inside its region: {len(inside):,}")
+    if inside.empty:
+        st.caption("None yet: this region is not checked by any stored run (an expedition for experiments).")
+        return
+    metrics = [m for m in metric_columns(inside, ctx.runset.sources) if inside[m].notna().any()]
+    xs = [a for a in ctx.atlas.axes.names if inside[a].nunique() > 1] + config_columns(inside)
+    if not metrics or not xs:
+        st.dataframe(inside.head(200), hide_index=True, width="stretch")
+        return
+    c1, c2 = st.columns(2)
+    metric = c1.selectbox("Metric", metrics, key=f"dm_{row}")
+    x = c2.selectbox("against", xs, key=f"dx_{row}")
+    numeric = pd.api.types.is_numeric_dtype(inside[x])
+    log_x = numeric and (inside[x] > 0).all() and inside[x].max() / max(inside[x].min(), 1e-300) > 50
+    st.plotly_chart(runs_metric_figure(inside, metric, x, log_x=bool(log_x)), width="stretch", key=f"dfig_{row}")

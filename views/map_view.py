@@ -4,11 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.atlas import Atlas
 from atlas_viz.coverage import coverage_shares
 from atlas_viz.figures import MAP_TYPE_STYLE, coverage_legend, map_figure, shares_figure
 from atlas_viz.names import COVERAGE_LABELS, MAP_TYPES
 from atlas_viz.regions import region_shapes, relation_segments
+from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, metric_columns
+
+from .context import ViewContext
 
 from .detail import show_detail
 
@@ -29,14 +31,15 @@ inside a continent the remaining axes arrange the cells the same way everywhere.
 """
 
 
-def map_view(atlas: Atlas, shown: pd.DataFrame, level, painter, fog_on: bool, labels: pd.DataFrame | None,
-             runs: pd.DataFrame | None = None, run_color: str | None = None) -> None:
+def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list[str] | None) -> None:
     ss = st.session_state
+    atlas, shown = ctx.atlas, ctx.shown
     shares = coverage_shares(level)
-    c = st.columns(len(shares))
-    for col, row in zip(c, shares.itertuples()):
+    top = st.columns([1.1, 1, 1, 1, 1])
+    top[0].caption("Coverage of the terrain for " + (", ".join(o.replace("_", " ") for o in fog_obs) if fog_obs
+                                                     else "all observables") + " by the filtered results and runs")
+    for col, row in zip(top[1:], shares.itertuples()):
         col.metric(COVERAGE_LABELS[row.level], f"{row.share:.1%}", help=f"{row.cells:,} of {len(level):,} cells")
-    st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
 
     visible = tuple(t for t in MAP_TYPES if ss.get(f"show_{t}", True))
     selected = ss.get("result")
@@ -49,18 +52,25 @@ def map_view(atlas: Atlas, shown: pd.DataFrame, level, painter, fog_on: bool, la
         i = int(atlas.results.index[atlas.results["id"] == selected][0])
         regions.append((selected, atlas.results.loc[i, "map_type"], region_shapes(atlas.masks[i], atlas.terrain)))
     rel = relation_segments(shown[shown["map_type"].isin(visible)]) if ss.get("layer_relations") else None
-    raster = painter(level if fog_on else None)
+    runs_layer, run_color = None, None
+    if ss.get("layer_runs") and len(ctx.runs):
+        metrics = metric_columns(ctx.runs, ctx.runset.sources)
+        run_color = st.sidebar.selectbox("Colour runs by", ["(none)"] + metrics, key="run_metric")
+        run_color = None if run_color == "(none)" else run_color
+        runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > AGGREGATE_ABOVE else ctx.runs)
+    raster = ctx.painter.paint(level if ss.get("layer_fog", True) else None)
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
-                     relations=rel, runs=runs if ss.get("layer_runs") else None, run_color=run_color,
-                     selected=selected, visible_types=visible)
-    left, right = st.columns([2.3, 1])
+                     relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible)
+    left, right = st.columns([2.6, 1])
     with left:
         if shown.empty:
             st.warning("No result passes the filters, so no marker is drawn. "
                        "Widen the filters in the sidebar (or clear the search).")
+        if runs_layer is not None and len(ctx.runs) > AGGREGATE_ABOVE:
+            st.caption(f"{len(ctx.runs):,} runs are drawn as one marker per cell (size: number of runs).")
         event = st.plotly_chart(fig, key="map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                                 width="stretch", config={"scrollZoom": True, "displaylogo": False,
-                                                         "modeBarButtonsToAdd": ["select2d", "lasso2d"]})
+                                                         "toImageButtonOptions": {"filename": "atlas_map"}})
         picked = _picked_ids(event, set(shown["id"]))
         legend_row()
         with st.expander("How to read this map", expanded=False):
@@ -78,15 +88,16 @@ def map_view(atlas: Atlas, shown: pd.DataFrame, level, painter, fog_on: bool, la
                 ss["result"] = choice
                 st.rerun()
         if ss.get("result"):
-            top = st.columns([3, 1])
-            top[0].markdown("#### Result")
-            if top[1].button("Close", key="close_detail"):
+            head = st.columns([3, 1])
+            head[0].markdown("#### Result")
+            if head[1].button("Close", key="close_detail"):
                 ss["result"] = None
                 st.rerun()
-            show_detail(atlas, ss["result"])
+            show_detail(ctx, ss["result"])
         elif len(picked) <= 1:
             st.info("Click a marker to read the result, its citation and its region of validity. "
-                    "Use the box or lasso tool to list several.")
+                    "Use the box or lasso tool (top right of the map) to list several.")
+        st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
 
 
 def legend_row() -> None:

@@ -7,7 +7,8 @@ from atlas_viz.axes import Axes
 from atlas_viz.filters import Filters, filters_from_query, filters_to_query
 from atlas_viz.names import MAP_TYPES
 
-VIEWS = {"map": "Map", "phase": "Phase diagram", "catalogue": "Catalogue"}
+VIEWS = {"map": "Map", "phase": "Phase diagram", "catalogue": "Catalogue", "expeditions": "Expeditions",
+         "runs": "Runs: import", "contribute": "Add a result"}
 LAYERS = {"fog": "Fog (coverage)", "regions": "Regions of validity", "runs": "Runs", "labels": "Continent labels",
           "relations": "Relations as lines"}
 DEFAULT_LAYERS = ("fog", "labels", "runs")
