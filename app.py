@@ -104,9 +104,10 @@ def main() -> None:
     shown = apply_filters(res, flt)
     sync_query(flt)
 
-    st.title("Atlas of deep learning")
+    st.markdown("### Atlas of deep learning")
     st.caption("What is known, and not yet known, about how deep networks learn: theorems, calculations, empirical "
-               "laws, heuristics and conjectures, each drawn over the region of the terrain where it holds.")
+               "laws, heuristics and conjectures, each drawn over the region of the terrain where it holds. "
+               "Filter in the sidebar; click a marker to read a result.")
     for note in st.session_state.get("_link_notes", []):
         st.info(note)
     if atlas.problems:
@@ -115,14 +116,11 @@ def main() -> None:
             st.code("\n".join(str(p) for p in atlas.problems), language=None)
     if res.empty:
         st.info(f"The catalogue in {DATA / 'results'} is empty. Add a YAML file of results "
-                "(see data/results/README.md) and reload.")
-    cols = st.columns(len(MAP_TYPES) + 1)
-    cols[0].metric("results shown", f"{len(shown)} of {len(res)}")
-    for col, t in zip(cols[1:], MAP_TYPES):
-        col.metric(t.replace("_", " "), int((shown["map_type"] == t).sum()))
+                "(see data/results/README.md) or use 'Add a result', then reload.")
+    by_type = " · ".join(f"{t.replace('_', ' ')} **{int((shown['map_type'] == t).sum())}**" for t in MAP_TYPES)
+    st.markdown(f"**{len(shown)}** of {len(res)} results shown: {by_type}")
     if len(res) and shown.empty:
         st.warning("No result matches: " + "; ".join(flt.active()) + ". Remove a filter to see more.")
-
     runset, placed, observed = get_runs(str(DATA), fingerprint, atlas)
     if runset.problems:
         with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):

@@ -40,7 +40,7 @@ def result_hover(row: pd.Series) -> str:
 def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | None = None,
                regions: list[tuple[str, str, list[np.ndarray]]] | None = None,
                relations: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
-               run_color: str | None = None, selected: str | None = None, height: int = 720,
+               run_color: str | None = None, selected: str | None = None, height: int = 760,
                visible_types: tuple[str, ...] = MAP_TYPES, uirevision: str = "atlas") -> go.Figure:
     """The atlas map.
 
@@ -95,7 +95,8 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
                                  marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"color": "#d62828", "width": 3}},
                                  hoverinfo="skip", customdata=[selected]))
     for lab in (labels.itertuples() if labels is not None else []):
-        fig.add_annotation(x=lab.x, y=lab.y, text=esc(lab.text), showarrow=False, hovertext=esc(lab.hover),
+        fig.add_annotation(x=lab.x, y=lab.y, text=esc(lab.text).replace("\n", "<br>"), showarrow=False,
+                           hovertext=esc(lab.hover),
                            font={"size": lab.size, "color": lab.color, "family": "Georgia, serif"},
                            bgcolor="rgba(255,255,255,0.55)" if lab.size < 14 else None)
     fig.update_layout(
@@ -188,7 +189,7 @@ def phase_figure(grid: pd.DataFrame, x_axis: str, y_axis: str, x_values: tuple[s
              [0.9599, MAP_TYPE_STYLE["calculation"][0]], [0.96, MAP_TYPE_STYLE["theorem"][0]],
              [1.0, MAP_TYPE_STYLE["theorem"][0]]]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[v.replace("_", " ") for v in x_values], y=[v.replace("_", " ") for v in y_values], zmin=0, zmax=5,
+        z=z.tolist(), x=[v.replace("_", " ") for v in x_values], y=[v.replace("_", " ") for v in y_values], zmin=0, zmax=5,
         colorscale=scale, text=text, texttemplate="%{text}", textfont={"size": 13, "color": "white"},
         hovertext=hover, hoverinfo="text", xgap=3, ygap=3,
         colorbar={"title": {"text": "best rigor"}, "tickvals": [0.5, 1.5, 2.5, 3.5, 4.5],
@@ -201,12 +202,17 @@ def phase_figure(grid: pd.DataFrame, x_axis: str, y_axis: str, x_values: tuple[s
 
 
 def shares_figure(shares: pd.DataFrame) -> go.Figure:
-    """One horizontal stacked bar: the share of terrain at each coverage level."""
+    """One thin stacked bar: the share of terrain at each coverage level, labelled (it doubles as the legend)."""
     fig = go.Figure()
+    short = {"terra_incognita": "fog: terra incognita", "observed": "observed", "mapped": "mapped",
+             "charted": "charted"}
     for (colour, label), row in zip(coverage_legend(), shares.itertuples()):
-        fig.add_trace(go.Bar(x=[row.share * 100], y=["terrain"], orientation="h", name=label,
-                             marker={"color": colour}, hovertemplate=f"{label}: %{{x:.1f}}% ({row.cells:,} cells)"
-                                                                      "<extra></extra>"))
-    fig.update_layout(barmode="stack", height=90, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
-                      xaxis={"range": [0, 100], "ticksuffix": "%"}, yaxis={"visible": False})
+        pct = row.share * 100
+        fig.add_trace(go.Bar(x=[max(pct, 0.0)], y=["terrain"], orientation="h", name=label, marker={"color": colour},
+                             text=[f"{short[row.level]} {pct:.1f}%" if pct >= 7 else ""], textposition="inside",
+                             insidetextanchor="middle", textfont={"color": "#1d2b3a", "size": 12},
+                             hovertemplate=f"{label}: %{{x:.1f}}% ({row.cells:,} cells)<extra></extra>"))
+    fig.update_layout(barmode="stack", height=46, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+                      xaxis={"range": [0, 100], "visible": False}, yaxis={"visible": False}, bargap=0.05,
+                      plot_bgcolor="white")
     return fig

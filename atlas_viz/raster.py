@@ -38,7 +38,7 @@ class Raster:
 class Painter:
     """Paints cells as small discs on a fixed pixel grid (pixel positions are computed once)."""
 
-    def __init__(self, terrain: pd.DataFrame, pixels: int = 1600, dot: int = 2, pad: float = 0.6):
+    def __init__(self, terrain: pd.DataFrame, pixels: int = 1400, dot: int = 3, pad: float = 0.6):
         x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
         self.x0, x1 = x.min() - pad, x.max() + pad
         y0, self.y1 = y.min() - pad, y.max() + pad

@@ -40,7 +40,7 @@ def stable_jitter(ids: pd.Series | list[str], scale: float, salt: str = "") -> n
 
 
 def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataFrame,
-                     jitter: float = 0.08) -> pd.DataFrame:
+                     jitter: float = 0.12) -> pd.DataFrame:
     """Where each result sits: the cell of its region nearest the region's centre, plus jitter.
 
     A region spread over several continents has its centre in the ocean; taking the

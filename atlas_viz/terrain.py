@@ -281,8 +281,10 @@ def continent_labels(axes: Axes, layout: TerrainLayout, counts: np.ndarray | Non
         sel = keys[:, 0] == code
         centre_x = xy[sel, 0].mean()
         top = xy[sel, 1].max() + layout.island_radius + 0.35
-        rows.append((centre_x, top, first.value_names[code].replace("_", " ").upper(), first.values[code].description,
-                     15, "#1d2b3a"))
+        name = first.value_names[code].replace("_", " ").upper()
+        name = name.replace(" ", "\n", 1) if len(name) > 14 else name  # two short lines stay clear of neighbours
+        rows.append((centre_x, top + (0.25 if "\n" in name else 0), name, first.values[code].description, 14,
+                     "#1d2b3a"))
     for i, (key, (x, y)) in enumerate(zip(keys, xy)):
         inner = [axes[n].value_names[k].replace("_", " ") for n, k in zip(layout.continent_axes_[1:], key[1:])]
         n = "" if counts is None else f" · {int(counts[i])} results"

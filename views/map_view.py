@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.coverage import coverage_shares
-from atlas_viz.figures import MAP_TYPE_STYLE, coverage_legend, map_figure, shares_figure
-from atlas_viz.names import COVERAGE_LABELS, MAP_TYPES
+from atlas_viz.figures import map_figure, shares_figure
+from atlas_viz.names import MAP_TYPES
 from atlas_viz.regions import region_shapes, relation_segments
 from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, metric_columns
 
@@ -35,11 +35,12 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
     ss = st.session_state
     atlas, shown = ctx.atlas, ctx.shown
     shares = coverage_shares(level)
-    top = st.columns([1.1, 1, 1, 1, 1])
-    top[0].caption("Coverage of the terrain for " + (", ".join(o.replace("_", " ") for o in fog_obs) if fog_obs
-                                                     else "all observables") + " by the filtered results and runs")
-    for col, row in zip(top[1:], shares.itertuples()):
-        col.metric(COVERAGE_LABELS[row.level], f"{row.share:.1%}", help=f"{row.cells:,} of {len(level):,} cells")
+    st.caption("Coverage of the terrain for " + (", ".join(o.replace("_", " ") for o in fog_obs) if fog_obs else
+               "all observables (a cell counts at the level most of them reach)")
+               + " by the filtered results and runs. Land colours: grey fog = terra incognita, sand = observed "
+               "(runs only), light green = mapped (empirical law or heuristic), dark green = charted (theorem or "
+               "calculation).")
+    st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
 
     visible = tuple(t for t in MAP_TYPES if ss.get(f"show_{t}", True))
     selected = ss.get("result")
@@ -61,7 +62,8 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
     raster = ctx.painter.paint(level if ss.get("layer_fog", True) else None)
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
                      relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible)
-    left, right = st.columns([2.6, 1])
+    side = bool(ss.get("result")) or st.session_state.get("_picked_many", False)
+    left, right = st.columns([2.4, 1]) if side else (st.container(), None)
     with left:
         if shown.empty:
             st.warning("No result passes the filters, so no marker is drawn. "
@@ -72,12 +74,18 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
                                 width="stretch", config={"scrollZoom": True, "displaylogo": False,
                                                          "toImageButtonOptions": {"filename": "atlas_map"}})
         picked = _picked_ids(event, set(shown["id"]))
-        legend_row()
+        if (len(picked) > 1) != st.session_state.get("_picked_many", False):
+            st.session_state["_picked_many"] = len(picked) > 1
+            st.rerun()
+        st.caption("Click a marker to read the result, its citation and its region of validity; use the box or "
+                   "lasso tool (top right of the map) to list several.")
         with st.expander("How to read this map", expanded=False):
             st.markdown(HOW_TO_READ)
     if len(picked) == 1 and picked[0] != selected:
         ss["result"] = picked[0]
         st.rerun()
+    if right is None:
+        return
     with right:
         if len(picked) > 1:
             st.markdown(f"**{len(picked)} results selected**")
@@ -94,18 +102,6 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
                 ss["result"] = None
                 st.rerun()
             show_detail(ctx, ss["result"])
-        elif len(picked) <= 1:
-            st.info("Click a marker to read the result, its citation and its region of validity. "
-                    "Use the box or lasso tool (top right of the map) to list several.")
-        st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
-
-
-def legend_row() -> None:
-    parts = [f"{label}" for _, label in coverage_legend()]
-    st.caption("Land: " + " · ".join(f"{name} {sw}" for name, sw in zip(("grey", "sand", "light green", "dark green"),
-                                                                        [f"= {p}" for p in parts])))
-    st.caption("Markers: " + " · ".join(f"{sym} {MAP_TYPE_STYLE[t][2]}" for t, sym in
-                                        zip(MAP_TYPES, ("◆", "■", "●", "▲", "★"))))
 
 
 def _picked_ids(event, allowed: set[str]) -> list[str]:

@@ -1,0 +1,142 @@
+"""The app, driven headless with Streamlit's AppTest: every view, filters, layers, shareable links."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from atlas_viz.atlas import load_atlas
+
+from conftest import BUNDLED, GOOD, ROOT, make_data
+
+APP = str(ROOT / "app.py")
+
+
+def run_app(params: dict | None = None, data=None, monkeypatch=None) -> AppTest:
+    if data is not None:
+        monkeypatch.setenv("ATLAS_DATA", str(data))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def qp(at: AppTest, key: str) -> str:
+    """A query parameter as the app wrote it (AppTest keeps values as lists)."""
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def map_spec(at: AppTest) -> dict:
+    found = [c for c in charts(at) if c["layout"].get("images")]
+    assert found, "the map was not drawn"
+    return found[0]
+
+
+def result_points(spec: dict) -> int:
+    return sum(len(t.get("customdata") or []) for t in spec["data"] if t.get("legendgroup") in
+               ("theorem", "calculation", "empirical_law", "heuristic", "conjecture"))
+
+
+@pytest.fixture(autouse=True)
+def bundled(monkeypatch):
+    monkeypatch.delenv("ATLAS_DATA", raising=False)
+
+
+def test_map_view_draws_every_result_with_ids():
+    at = run_app()
+    spec = map_spec(at)
+    names = [t.get("name") for t in spec["data"]]
+    assert "theorem (proved)" in names and "conjecture (open claim)" in names
+    assert result_points(spec) == len(load_atlas(BUNDLED).results)
+    ids = [i for t in spec["data"] if t.get("legendgroup") == "theorem" for i in t["customdata"]]
+    assert "jacot2018_ntk" in ids
+    assert spec["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    assert any("LANGUAGE" in a["text"] for a in spec["layout"]["annotations"])
+
+
+def test_filter_by_map_type_changes_the_count():
+    at = run_app()
+    before = result_points(map_spec(at))
+    at.sidebar.multiselect(key="f_types").set_value(["theorem"]).run()
+    after = result_points(map_spec(at))
+    assert 0 < after < before
+    assert qp(at, "type") == "theorem"
+
+
+def test_search_from_the_url_and_empty_state():
+    at = run_app({"q": "grokking"})
+    n = result_points(map_spec(at))
+    assert 0 < n < 20
+    at = run_app({"q": "no result has this text xyzzy"})
+    assert result_points(map_spec(at)) == 0
+    assert any("No result matches" in w.value for w in at.warning)
+
+
+def test_result_link_opens_the_detail_panel():
+    at = run_app({"result": "jacot2018_ntk"})
+    texts = " ".join(t.value for t in at.text)
+    assert "Jacot" in texts and "1806.07572" in texts
+    assert any("Neural Tangent Kernel" in t.value for t in at.text)
+    spec = map_spec(at)
+    assert any(t.get("name") == "region of jacot2018_ntk" for t in spec["data"])
+    assert any(t.get("name") == "selected result" for t in spec["data"])
+
+
+def test_layer_toggles_add_and_remove_traces():
+    at = run_app()
+    assert not any(str(t.get("name", "")).startswith("relation:") for t in map_spec(at)["data"])
+    at.sidebar.checkbox(key="layer_relations").check().run()
+    assert any(str(t.get("name", "")).startswith("relation:") for t in map_spec(at)["data"])
+    at.sidebar.checkbox(key="layer_labels").uncheck().run()
+    assert not map_spec(at)["layout"].get("annotations")
+    at.sidebar.checkbox(key="show_theorem").uncheck().run()
+    assert "theorem (proved)" not in [t.get("name") for t in map_spec(at)["data"]]
+    assert qp(at, "hide") == "theorem"
+    assert qp(at, "layers") == "fog,runs,relations"
+
+
+def test_fog_layer_and_observable_change_the_image():
+    at = run_app()
+    img = map_spec(at)["layout"]["images"][0]["source"]
+    at.sidebar.multiselect(key="f_obs").set_value(["transfer"]).run()
+    img2 = map_spec(at)["layout"]["images"][0]["source"]
+    assert img2 != img
+    at.sidebar.checkbox(key="layer_fog").uncheck().run()
+    assert map_spec(at)["layout"]["images"][0]["source"] not in (img, img2)
+
+
+def test_phase_diagram_view():
+    at = run_app({"view": "phase"})
+    heat = [c for c in charts(at) if c["data"] and c["data"][0]["type"] == "heatmap"]
+    assert heat, "no phase diagram drawn"
+    z = heat[0]["data"][0]["z"]
+    assert len(z) == 3 and len(z[0]) == 4  # learning rate x width
+    text = heat[0]["data"][0]["text"]
+    assert all(cell == "gap" or cell.isdigit() for row in text for cell in row)
+
+
+def test_catalogue_view_and_exports():
+    at = run_app({"view": "catalogue", "type": "conjecture"})
+    table = at.dataframe[0].value
+    assert len(table) == (load_atlas(BUNDLED).results["map_type"] == "conjecture").sum()
+    assert set(table["kind of map"]) == {"conjecture"}
+    assert table["link"].str.startswith("https://").all()
+
+
+def test_broken_entries_are_listed_and_the_rest_draws(tmp_path, monkeypatch):
+    data = make_data(tmp_path, {"good.yaml": GOOD, "bad.yaml": "- id: x1\n  map_type: theorm\n"})
+    at = run_app(data=data, monkeypatch=monkeypatch)
+    assert result_points(map_spec(at)) == 2
+    assert any("bad.yaml, entry x1, field map_type" in c.value for c in at.code)
+
+
+def test_empty_catalogue_still_draws_the_terrain(tmp_path, monkeypatch):
+    at = run_app(data=make_data(tmp_path, {}), monkeypatch=monkeypatch)
+    assert result_points(map_spec(at)) == 0
+    assert any("catalogue" in i.value and "empty" in i.value for i in at.info)
