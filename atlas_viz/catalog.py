@@ -54,8 +54,16 @@ def load_catalog(data_dir: Path | str, axes: Axes) -> Catalog:
             problems += entry_problems
     rows, link_problems = check_links(rows)
     problems += link_problems
-    frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS)) if rows else empty_results()
-    return Catalog(frame, problems, [p.name for p in files])
+    return Catalog(results_frame(rows), problems, [p.name for p in files])
+
+
+def results_frame(rows: list[dict]) -> pd.DataFrame:
+    """The results frame. Text columns stay object-typed so a missing value is None, not NaN
+    (pandas 3 would infer a string dtype that turns None into a truthy NaN)."""
+    if not rows:
+        return empty_results()
+    frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS), dtype=object)
+    return frame.astype({"rigor": int, "year": int})
 
 
 def parse_results_text(text: str, file: str, axes: Axes) -> tuple[list[dict], list[Problem]]:

@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if the cache matches the axes")
     p = add("schema", cmd_schema, "Write the JSON Schema of a results file (DATA/results.schema.json).")
     p.add_argument("--out", default=None, help="where to write it")
+    from .contribute_cli import register as register_add_result
+    register_add_result(add)
+    from .runs_cli import add_import_runs
+    add_import_runs(add)
     args = parser.parse_args(argv)
     args.data = data_dir(args.data)
     try:

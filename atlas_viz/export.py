@@ -18,8 +18,7 @@ def results_csv(results: pd.DataFrame) -> str:
     out["relations"] = out["relations"].map(lambda rs: ";".join(f"{t}:{x}" for t, x in rs) if isinstance(rs, tuple) else "")
     # A leading = + - @ makes spreadsheets run a formula: prefix such cells so they stay text.
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v)
+        out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v)
     return out.to_csv(index=False)
 
 
@@ -27,19 +26,25 @@ def _bib_escape(text: str) -> str:
     return re.sub(r"([{}\\])", r"\\\1", str(text))
 
 
+def _text(value: object) -> str:
+    """A field's text, or '' when it is missing (None, NaN, not text)."""
+    return value if isinstance(value, str) else ""
+
+
 def results_bibtex(results: pd.DataFrame) -> str:
     """One @article/@misc entry per result, keyed by the result id."""
     entries = []
-    for _, r in results.iterrows():
+    for _, row in results.iterrows():
+        r = {**row.to_dict(), **{k: _text(row.get(k)) for k in ("arxiv", "doi", "url")}}
         fields = {"title": r["title"], "author": " and ".join(a.strip() for a in str(r["authors"]).split(",")),
                   "year": r["year"]}
         kind = "misc"
-        if r.get("arxiv"):
+        if r["arxiv"]:
             fields.update(eprint=r["arxiv"], archivePrefix="arXiv", url=f"https://arxiv.org/abs/{r['arxiv']}")
-        if r.get("doi"):
+        if r["doi"]:
             fields["doi"] = r["doi"]
             kind = "article"
-        if r.get("url") and "url" not in fields:
+        if r["url"] and "url" not in fields:
             fields["url"] = r["url"]
         body = ",\n".join(f"  {k} = {{{_bib_escape(v)}}}" for k, v in fields.items() if v is not None)
         entries.append(f"@{kind}{{{r['id']},\n{body}\n}}")

@@ -81,12 +81,25 @@ def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, 
         old = pd.read_parquet(folder / TABLE_FILE)
         old = old[~old["run_id"].isin(set(table["run_id"]))]
         table = pd.concat([old, table], ignore_index=True)
-    buf = io.BytesIO()
-    table.to_parquet(buf, index=False)
-    atomic_write_bytes(folder / TABLE_FILE, buf.getvalue())
+    atomic_write_bytes(folder / TABLE_FILE, parquet_bytes(table))
     meta = {**meta, "rows": int(len(table))}
     atomic_write_text(folder / SOURCE_FILE, yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
     return folder
+
+
+def parquet_bytes(table: pd.DataFrame) -> bytes:
+    """A frame as Parquet, written fast: dictionary encoding only for text and categories, no statistics.
+
+    (Dictionaries on a million distinct floats and per-page statistics cost half the write time.)
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    text = [f.name for f in arrow.schema if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))]
+    buf = io.BytesIO()
+    pq.write_table(arrow, buf, use_dictionary=text or False, write_statistics=False)
+    return buf.getvalue()
 
 
 def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:

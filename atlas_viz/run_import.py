@@ -1,0 +1,474 @@
+"""Import a run table: read CSV or Parquet robustly, apply a mapping, check every row, vectorised.
+
+Bad rows never sink the table: each kind of problem is reported with the rows it hits (the first
+:data:`MAX_REPORTED` of each kind one by one, then a count), and the good rows are returned ready for
+:func:`atlas_viz.runs.save_runs`. Rows of a CSV are named by their line in the file (``line 7``; the
+header is line 1), rows of a Parquet file by their position (``row 7``, from 1).
+"""
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .axes import Axes
+from .mapping import Mapping, reference_axis
+from .problems import Problem, show_value
+from .runs import CONFIG_PREFIX, DEFAULT_OBSERVABLES, cell_lookup
+
+MAX_REPORTED = 20
+"""Rows reported one by one per kind of problem; the rest are counted."""
+PARQUET_MAGIC = b"PAR1"
+_SKIP_RE = re.compile(r"Skipping line (\d+): (.*)")
+_EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+@dataclass
+class ImportResult:
+    """The rows that import (``table``), every problem met, and how many data rows were read."""
+
+    table: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    rows_read: int = 0
+    metrics: list[str] = field(default_factory=list)
+
+    @property
+    def rows_skipped(self) -> int:
+        return self.rows_read - len(self.table)
+
+
+@dataclass
+class RawTable:
+    """A table as read, with the label of each row (``line N`` or ``row N``)."""
+
+    frame: pd.DataFrame | None
+    labels: np.ndarray
+    prefix: str
+    problems: list[Problem]
+    lines_skipped: int = 0
+
+    def label(self, i: int) -> str:
+        return f"{self.prefix} {int(self.labels[i])}"
+
+
+def is_parquet(head: bytes) -> bool:
+    return head[:4] == PARQUET_MAGIC
+
+
+def read_table(source: Path | str | bytes, file_name: str, str_columns: list[str] | tuple[str, ...] = ()) -> RawTable:
+    """Read a CSV or Parquet table (told apart by content); never raises on bad content.
+
+    ``str_columns`` are read as text (ids and categories keep leading zeros and exact spelling).
+    """
+    problems: list[Problem] = []
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data: Path | bytes = bytes(source)
+            head = data[:4]
+        else:
+            data = Path(source)
+            with open(data, "rb") as fh:
+                head = fh.read(4)
+    except OSError as err:
+        return RawTable(None, np.zeros(0, np.int64), "row", [Problem(file_name, "", "", f"cannot be read: {err}")])
+    if is_parquet(head):
+        return _read_parquet(data, file_name)
+    if not head:
+        return RawTable(None, np.zeros(0, np.int64), "line",
+                        [Problem(file_name, "", "", "is empty: expected a CSV with a header line, or a Parquet file")])
+    return _read_csv(data, file_name, head, list(str_columns), problems)
+
+
+def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except Exception as err:  # pyarrow raises many types on corrupt files; report, never crash
+        return RawTable(None, np.zeros(0, np.int64), "row",
+                        [Problem(file_name, "", "", f"cannot be read as Parquet: {err}")])
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    return RawTable(frame, np.arange(1, len(frame) + 1), "row", [])
+
+
+def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list[str],
+              problems: list[Problem]) -> RawTable:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8", "cp1252", "latin-1"]
+    empty = RawTable(None, np.zeros(0, np.int64), "line", problems)
+    frame, skipped, nrows = None, [], None
+    for enc in encodings:
+        buf = io.BytesIO(data) if isinstance(data, bytes) else data
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frame = pd.read_csv(buf, encoding=enc, on_bad_lines="warn", dtype={c: str for c in str_columns},
+                                    nrows=nrows, skipinitialspace=False)
+            skipped = [m for w in caught for m in _SKIP_RE.findall(str(w.message))]
+        except UnicodeDecodeError as err:
+            if enc == "utf-8":
+                problems.append(Problem(file_name, "", "", f"is not UTF-8 text (byte {err.start}: "
+                                                           f"{err.object[err.start]:#04x}); read it as Windows-1252 "
+                                                           "(Western European): check accented text, or save the "
+                                                           "file as UTF-8"))
+            continue
+        except pd.errors.EmptyDataError:
+            problems.append(Problem(file_name, "", "", "is empty: expected a header line with column names"))
+            return empty
+        except pd.errors.ParserError as err:
+            m = _EOF_RE.search(str(err))
+            if m and nrows is None:
+                row = int(m.group(1))  # 0-based line index of the opening quote
+                problems.append(Problem(file_name, f"line {row + 1}", "",
+                                        "a quote (\") opens here and is never closed: this line and every "
+                                        "line after it are skipped; close or remove the quote"))
+                nrows = max(row - 1, 0)
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        frame = pd.read_csv(io.BytesIO(data) if isinstance(data, bytes) else data, encoding=enc,
+                                            on_bad_lines="warn", dtype={c: str for c in str_columns}, nrows=nrows)
+                    skipped = [m2 for w in caught for m2 in _SKIP_RE.findall(str(w.message))]
+                except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err2:
+                    problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err2}"))
+                    return empty
+            else:
+                problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err}"))
+                return empty
+        break
+    if frame is None:
+        problems.append(Problem(file_name, "", "", "cannot be decoded as text (tried UTF-8, Windows-1252)"))
+        return empty
+    frame.columns = [str(c) for c in frame.columns]
+    bad_lines = np.array(sorted(int(n) for n, _ in skipped), dtype=np.int64)
+    for n, why in sorted(skipped, key=lambda s: int(s[0]))[:MAX_REPORTED]:
+        problems.append(Problem(file_name, f"line {n}", "", f"skipped: {why.strip()} (a ragged row: check "
+                                                            "commas and quotes)"))
+    if len(skipped) > MAX_REPORTED:
+        problems.append(Problem(file_name, f"{len(skipped) - MAX_REPORTED} more lines", "",
+                                f"... and {len(skipped) - MAX_REPORTED} more ragged lines skipped"))
+    n = len(frame)
+    lines = np.arange(2, n + len(bad_lines) + 2, dtype=np.int64)
+    if len(bad_lines):
+        lines = np.setdiff1d(lines, bad_lines, assume_unique=True)
+    if n == 0:
+        problems.append(Problem(file_name, "", "", "has a header but no rows"))
+    return RawTable(frame.reset_index(drop=True), lines[:n], "line", problems, len(skipped))
+
+
+class _Reporter:
+    """Collects per-row problems, capped at MAX_REPORTED rows per kind."""
+
+    def __init__(self, raw: RawTable, file: str, problems: list[Problem]):
+        self.raw, self.file, self.problems = raw, file, problems
+
+    def rows(self, mask: np.ndarray, fld: str, reason: str, values: pd.Series | np.ndarray | None = None,
+             show: bool = True) -> None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        for i in idx[:MAX_REPORTED]:
+            shown = f"{show_value(_py(values[i]))}: " if values is not None and show else ""
+            self.problems.append(Problem(self.file, self.raw.label(i), fld, shown + reason))
+        if len(idx) > MAX_REPORTED:
+            more = len(idx) - MAX_REPORTED
+            self.problems.append(Problem(self.file, f"{more} more {self.raw.prefix}s", fld,
+                                         f"... and {more:,} more {self.raw.prefix}s with the same problem: {reason}"))
+
+
+def _py(v: object) -> object:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _blank(col: pd.Series) -> np.ndarray:
+    """Cells that are empty: missing, or text of only spaces."""
+    blank = col.isna().to_numpy().copy()
+    if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        text = col[~blank]
+        if len(text):
+            stripped = text.astype(str).str.strip()
+            blank[np.flatnonzero(~blank)[(stripped == "").to_numpy()]] = True
+    return blank
+
+
+def _numbers(col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(col):
+        return np.full(len(col), np.nan)
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(col.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, axes: Axes,
+                 file_name: str, categorical: bool = False) -> ImportResult:
+    """Read a table and apply ``mapping``; return the rows that import and every problem, never raise.
+
+    The returned table has ``run_id`` (text), one column per axis (a value name, or None where the
+    axis is unknown: the store places such runs at the axis default), the metric columns (float) and
+    the raw configuration as ``config.<column>``. With ``categorical`` the axis columns are pandas
+    categoricals (missing = null) instead: the same content, much faster to store at a million rows.
+    Columns are read with pandas' own type inference (forcing text doubles the read time), so an id
+    column of numbers is stored as their text ("007" becomes "7").
+    """
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        frame.columns = [str(c) for c in frame.columns]
+        raw = RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), "row", [])
+    else:
+        raw = read_table(source, file_name)
+    problems = list(raw.problems)
+    metric_names = list(mapping.metrics)
+    if raw.frame is None:
+        return ImportResult(_empty_table(axes, metric_names), problems, 0, metric_names)
+    df = raw.frame
+    n = len(df)
+    rep = _Reporter(raw, file_name, problems)
+    bad = np.zeros(n, dtype=bool)
+    columns = list(df.columns)
+
+    missing = [c for c in mapping.columns if c not in df]
+    for c in missing:
+        shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
+        problems.append(Problem(file_name, "", c, f"column '{c}' named in the mapping is not in the table "
+                                                  f"(its columns: {shown})"))
+
+    # Axes: codes per row; -1 = unknown (placed at the default by the store).
+    codes: dict[str, np.ndarray] = {}
+    order = sorted(mapping.axes.values(), key=lambda am: reference_axis(axes, am.axis) is not None)
+    for am in order:
+        axis = axes[am.axis]
+        fld = am.column or am.axis
+        if am.value is not None:
+            codes[am.axis] = np.full(n, axis.code(am.value), dtype=np.int64)
+            continue
+        if am.column not in df or (am.per and am.per not in df):
+            codes[am.axis] = np.full(n, -1, dtype=np.int64)
+            if axis.default is None and n:
+                rep.rows(np.ones(n, bool), fld, f"{am.axis} has no default in axes.yaml, and its column is missing",
+                         show=False)
+                bad[:] = True
+            continue
+        col = df[am.column]
+        blank = _blank(col)
+        if am.values is not None or not axis.binned:
+            c = _categories(col, am.values if am.values is not None else {v: v for v in axis.value_names},
+                            axis.value_names)
+            uncovered = (c < 0) & ~blank
+            covered = sorted(am.values) if am.values is not None else list(axis.value_names)
+            hint = (f"add it under axes.{am.axis}.values" if am.values is not None else
+                    f"map it with axes.{am.axis}.values: {{table value: value of {am.axis}}}")
+            rep.rows(uncovered, fld, f"not covered by the mapping of {am.axis} (covered: "
+                                     f"{', '.join(map(str, covered[:15]))}{', ...' if len(covered) > 15 else ''}); "
+                                     f"{hint}", col)
+            bad |= uncovered
+        else:
+            x = _numbers(col)
+            nonnum = np.isnan(x) & ~blank
+            rep.rows(nonnum, fld, f"not a number; {am.axis} needs a number in {axis.unit or 'its unit'}", col)
+            if am.per:
+                den_col = df[am.per]
+                den = _numbers(den_col)
+                den_blank = _blank(den_col)
+                den_bad = ~den_blank & ~blank & ~nonnum & ~(np.isfinite(den) & (den > 0))
+                rep.rows(den_bad, am.per, f"must be a positive finite number (it divides {am.column} to give "
+                                          f"{axis.unit or am.axis})", den_col)
+                bad |= den_bad
+                blank = blank | den_blank
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x = x / np.where(den_bad, np.nan, den)
+            inf = np.isinf(x) & ~blank & ~nonnum
+            rep.rows(inf, fld, f"infinite; {am.axis} needs a finite number", col)
+            neg = (x < 0) & ~inf
+            rep.rows(neg, fld, f"negative; {am.axis} ({axis.unit or 'a size'}) cannot be below 0", col)
+            bad |= nonnum | inf | neg
+            ref_axis = None if am.relative else reference_axis(axes, am.axis)
+            if ref_axis:
+                ref = _references(axes, am.axis, ref_axis, codes.get(ref_axis, np.full(n, -1, np.int64)))
+                no_ref = np.isnan(ref) & ~blank
+                rep.rows(no_ref, fld, f"no reference {am.axis} for this {ref_axis} in axes.yaml", show=False)
+                bad |= no_ref
+                with np.errstate(invalid="ignore"):
+                    x = x / ref
+            c = axis.bin_codes(x).astype(np.int64)
+            outside = (c < 0) & ~blank & ~bad & np.isfinite(x)
+            bins = "; ".join(f"{v.name} [{v.bin[0]:g}, {v.bin[1]:g})" for v in axis.values if v.bin)
+            what = f"{am.column} / {am.per}" if am.per else (
+                f"{am.column} / reference {am.axis} of the {ref_axis}" if ref_axis else am.column)
+            rep.rows(outside, fld, f"outside every bin of {am.axis} ({what}; bins: {bins})",
+                     pd.Series(x) if (am.per or ref_axis) else col)
+            bad |= outside
+        if axis.default is None:
+            rep.rows(blank & ~bad, fld, f"empty, and {am.axis} has no default in axes.yaml: the run cannot be "
+                                        "placed", show=False)
+            bad |= blank
+        else:
+            rep.rows(blank & ~bad, fld, f"empty: the run is kept with {am.axis} unknown (placed at the default "
+                                        f"'{axis.default}' and listed in 'imputed')", show=False)
+        c = np.where(bad | blank, -1, c)
+        codes[am.axis] = c
+
+    # Metrics: numbers; empty is kept as a missing value.
+    metrics: dict[str, np.ndarray] = {}
+    for name, colname in mapping.metrics.items():
+        if colname not in df:
+            continue
+        col = df[colname]
+        x = _numbers(col)
+        blank = _blank(col)
+        nonnum = np.isnan(x) & ~blank
+        inf = np.isinf(x)
+        rep.rows(nonnum, colname, f"not a number; metric {name} needs a number (leave the cell empty if it "
+                                  "was not measured)", col)
+        rep.rows(inf, colname, f"infinite; metric {name} needs a finite number (leave the cell empty for a "
+                               "diverged run)", col)
+        rep.rows(blank, colname, f"empty: the run is kept without metric {name}", show=False)
+        bad |= nonnum | inf
+        metrics[name] = x
+
+    # Placement: the combination must be a cell of the terrain.
+    full = np.empty((n, len(axes.axes)), dtype=np.int64)
+    for j, ax in enumerate(axes.axes):
+        c = codes.get(ax.name, np.full(n, -1, np.int64))
+        full[:, j] = np.where(c >= 0, c, ax.code(ax.default) if ax.default else -1)
+    placeable = (full >= 0).all(axis=1)
+    if placeable.any():
+        cell = np.full(n, -1, dtype=np.int64)
+        sizes = [len(a.values) for a in axes.axes]
+        cell[placeable] = cell_lookup(axes)[np.ravel_multi_index(full[placeable].T, sizes)]
+        impossible = placeable & (cell < 0) & ~bad
+        if impossible.any():
+            whys = sorted({_why(axes, full[i]) for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
+            rep.rows(impossible, "", "this combination is not a point of the terrain (impossible in axes.yaml: "
+                                     + "; ".join(whys) + ")", show=False)
+            bad |= impossible
+
+    # Ids: text, present, unique among the good rows.
+    if mapping.id and mapping.id in df:
+        col = df[mapping.id]
+        blank = _blank(col)
+        rep.rows(blank & ~bad, mapping.id, "empty id: every run needs one (or leave 'id' out of the mapping to "
+                                           "number the rows)", show=False)
+        bad |= blank
+        if pd.api.types.is_float_dtype(col) and np.all(np.mod(col.to_numpy()[~blank], 1) == 0):
+            col = col.where(~blank, 0).astype(np.int64)  # integer ids with an empty cell were read as floats
+        ids = col if pd.api.types.is_string_dtype(col) else col.astype(str)
+        dup = np.zeros(n, dtype=bool)
+        good = np.flatnonzero(~bad)
+        id_codes, uniques = pd.factorize(ids.iloc[good] if len(good) < n else ids)
+        if len(uniques) < len(good):  # some id repeats: all but its first good row are duplicates
+            _, first_pos = np.unique(id_codes, return_index=True)
+            dup[good] = True
+            dup[good[first_pos]] = False
+            first_row = good[first_pos]
+            for i in np.flatnonzero(dup)[:MAX_REPORTED]:
+                j = int(first_row[id_codes[np.searchsorted(good, i)]])
+                problems.append(Problem(file_name, raw.label(i), mapping.id,
+                                        f"duplicate id {show_value(ids.iloc[i])}: already used on "
+                                        f"{raw.label(j)}; this row is skipped"))
+            extra = int(dup.sum()) - MAX_REPORTED
+            if extra > 0:
+                problems.append(Problem(file_name, f"{extra} more {raw.prefix}s", mapping.id,
+                                        f"... and {extra:,} more duplicate ids skipped"))
+            bad |= dup
+        run_id = ids
+    else:
+        run_id = pd.Series(np.arange(1, n + 1).astype(str))
+
+    keep = np.flatnonzero(~bad)
+    all_rows = len(keep) == n
+    out: dict[str, object] = {"run_id": (run_id if all_rows else run_id.iloc[keep]).reset_index(drop=True)}
+    for ax in axes.axes:
+        c = codes.get(ax.name, np.full(n, -1, np.int64))
+        c = c if all_rows else c[keep]
+        if categorical:
+            out[ax.name] = pd.Categorical.from_codes(np.where(c >= 0, c, -1), categories=list(ax.value_names))
+        else:
+            names = np.array(list(ax.value_names) + [None], dtype=object)
+            out[ax.name] = pd.Series(names[np.where(c >= 0, c, len(ax.values))], dtype=object)
+    for name, x in metrics.items():
+        out[name] = x if all_rows else x[keep]
+    used = {mapping.id, *mapping.metrics.values()}
+    config = mapping.config if mapping.config is not None else [c for c in columns if c not in used]
+    for c in config:
+        if c in df:
+            out[CONFIG_PREFIX + c] = _config_values(df[c] if all_rows else df[c].iloc[keep])
+    table = pd.DataFrame(out)
+    if n and not len(table):
+        problems.append(Problem(file_name, "", "", f"none of the {n:,} rows can be imported (see above)"))
+    return ImportResult(table, problems, n + raw.lines_skipped, list(metrics))
+
+
+def _categories(col: pd.Series, table: dict[str, str], value_names: tuple[str, ...]) -> np.ndarray:
+    """Value codes of a categorical column through ``table`` (table value -> axis value); -1 if not covered."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    keys = [_cat_key(u) for u in uniques]
+    lookup = {k: value_names.index(v) for k, v in table.items()}
+    mapped = np.array([lookup.get(k, -1) for k in keys] + [-1], dtype=np.int64)
+    return mapped[np.where(codes >= 0, codes, len(keys))]
+
+
+def _cat_key(u: object) -> str:
+    if isinstance(u, (bool, np.bool_)):
+        return str(bool(u)).lower()
+    if isinstance(u, (float, np.floating)) and float(u).is_integer():
+        return str(int(u))
+    return str(u).strip()
+
+
+def _references(axes: Axes, axis: str, ref_axis: str, ref_codes: np.ndarray) -> np.ndarray:
+    """Per row, the reference value of ``axis`` for the row's ``ref_axis`` value (its default if unknown)."""
+    ref = axes[axis].reference
+    other = axes[ref_axis]
+    table = np.array([float(ref[v]) if v in ref else np.nan for v in other.value_names] + [np.nan])
+    default = other.code(other.default) if other.default else len(other.values)
+    return table[np.where(ref_codes >= 0, ref_codes, default)]
+
+
+def _why(axes: Axes, codes: np.ndarray) -> str:
+    values = {ax.name: ax.value_names[c] for ax, c in zip(axes.axes, codes)}
+    for rule in axes.impossible:
+        if all(values[a] in vs for a, vs in rule.when.items()) and \
+                any(values[a] in vs for a, vs in rule.excludes.items()):
+            return rule.why or "an impossible combination"
+    return "an impossible combination"
+
+
+def _config_values(col: pd.Series) -> pd.Series:
+    """Raw values kept as they are when Parquet can store them, as text otherwise."""
+    col = col.reset_index(drop=True)
+    if col.dtype == object:
+        kinds = {type(v) for v in col.dropna().head(1000)}
+        if kinds - {str}:
+            return col.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+    return col
+
+
+def _empty_table(axes: Axes, metrics: list[str]) -> pd.DataFrame:
+    cols = {"run_id": pd.Series(dtype=object)}
+    cols.update({a: pd.Series(dtype=object) for a in axes.names})
+    cols.update({m: pd.Series(dtype=float) for m in metrics})
+    return pd.DataFrame(cols)
+
+
+def source_meta(mapping: Mapping, result: ImportResult, file_name: str, provenance: dict | None = None) -> dict:
+    """The ``source.yaml`` content for an imported table."""
+    src = mapping.source
+    return {
+        "name": src.get("name") or Path(file_name).stem,
+        "url": src.get("url", ""),
+        "license": src.get("license", "not stated"),
+        **({"citation": src["citation"]} if src.get("citation") else {}),
+        "metrics": list(result.metrics),
+        "observables": list(mapping.observables or DEFAULT_OBSERVABLES),
+        "imported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "provenance": {"file": file_name, "rows_read": result.rows_read, "rows_imported": len(result.table),
+                       **(provenance or {})},
+        "mapping": mapping.to_dict(),
+    }

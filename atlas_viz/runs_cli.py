@@ -1,0 +1,61 @@
+"""python -m atlas_viz import-runs TABLE --mapping MAPPING.yaml [--data DIR] [--name NAME]."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .axes import load_axes
+from .mapping import read_mapping
+from .run_import import import_table, source_meta
+from .runs import save_runs, slugify, source_dir
+
+
+def add_import_runs(add) -> None:
+    """Register the subcommand with cli.main's ``add`` helper."""
+    p = add("import-runs", cmd_import_runs,
+            "Validate a run table (CSV or Parquet) with a mapping file, place its runs and store them under "
+            "DATA/runs/<name>/; bad rows are reported with their line and reason, the good rows import.")
+    p.add_argument("table", help="the run table: a CSV (any common text encoding) or a Parquet file")
+    p.add_argument("--mapping", required=True, help="YAML file saying which column gives which axis and metric "
+                                                    "(see data/runs/README.md)")
+    p.add_argument("--name", default=None, help="folder name of the source (default: from source.name)")
+    p.add_argument("--append", action="store_true", help="add to an existing source instead of replacing it")
+    p.add_argument("--max-problems", type=int, default=60, help="how many problems to print (default 60)")
+
+
+def cmd_import_runs(args: argparse.Namespace) -> int:
+    """Import one table; exit 0 when rows were stored (problems are printed), 1 when nothing could be."""
+    t0 = time.perf_counter()
+    axes = load_axes(Path(args.data) / "axes.yaml")
+    mapping, problems = read_mapping(args.mapping, axes)
+    if mapping is None:
+        print(f"the mapping cannot be used; {len(problems)} problem(s):", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 1
+    table = Path(args.table)
+    if not table.is_file():
+        print(f"error: {table} is not a file", file=sys.stderr)
+        return 1
+    result = import_table(table, mapping, axes, table.name, categorical=True)
+    shown = result.problems[: args.max_problems]
+    if result.problems:
+        print(f"{len(result.problems)} problem(s) in {table.name}:")
+        for p in shown:
+            print(f"  - {p}")
+        if len(result.problems) > len(shown):
+            print(f"  ... and {len(result.problems) - len(shown)} more (use --max-problems)")
+    if not len(result.table):
+        print(f"no run imported from {table.name} ({result.rows_read:,} rows read)", file=sys.stderr)
+        return 1
+    slug = slugify(args.name or mapping.source.get("name") or table.stem)
+    meta = source_meta(mapping, result, table.name,
+                       {"command": "python -m atlas_viz import-runs " + " ".join(sys.argv[2:]) if sys.argv[1:2] ==
+                        ["import-runs"] else "import-runs"})
+    folder = save_runs(args.data, slug, result.table, meta, append=args.append)
+    print(f"imported {len(result.table):,} of {result.rows_read:,} runs from {table.name} into "
+          f"{source_dir(args.data, slug)} in {time.perf_counter() - t0:.1f} s "
+          f"({result.rows_skipped:,} skipped); the app shows them on its next load")
+    return 0 if folder else 1

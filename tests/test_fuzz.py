@@ -1,0 +1,233 @@
+"""Property-based tests: for any generated input, the readers either load it or name what is wrong, never raise.
+
+Covered: the results loader (raw YAML text and structured entries), a form entry's save/load round trip,
+the BibTeX reader, the mapping reader and the run importer (CSV bytes). ``N_CASES`` sums the examples run.
+"""
+from __future__ import annotations
+
+import math
+
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from atlas_viz.axes import load_axes
+from atlas_viz.bibtex import parse_bibtex
+from atlas_viz.catalog import parse_result, parse_results, parse_results_text
+from atlas_viz.contribute import build_entry, check_entry, entry_yaml
+from atlas_viz.names import (CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
+                             RESULT_FIELDS, STATUSES)
+from atlas_viz.problems import Problem
+
+from conftest import BUNDLED
+
+AXES = load_axes(BUNDLED / "axes.yaml")
+EXAMPLES = {"results_text": 120, "results_entries": 150, "form_round_trip": 80, "bibtex": 100, "mapping": 120,
+            "import": 80}
+N_CASES = sum(EXAMPLES.values())
+
+
+def fuzz(name: str):
+    return settings(max_examples=EXAMPLES[name], deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---- building blocks -----------------------------------------------------------------------------------------
+
+JUNK_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+NASTY = st.sampled_from(["", " ", "any", "null", "<script>alert(1)</script>", "[x](javascript:alert(1))", "../x",
+                         "1e309", "NaN", "\u202e", "\x00", "é", "🙂", "- a", "{a: 1}", "2001.08361", "10.1/x"])
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
+                    JUNK_TEXT, NASTY)
+PLAIN = st.recursive(SCALARS, lambda kids: st.one_of(st.lists(kids, max_size=4),
+                                                     st.dictionaries(st.one_of(JUNK_TEXT, NASTY), kids, max_size=4)),
+                     max_leaves=12)
+AXIS_NAMES = st.sampled_from(AXES.names + ("widht", "colour"))
+
+
+def maybe(valid, junk=PLAIN, p_valid: int = 4):
+    """Mostly a valid value, sometimes junk: most entries get deep into validation."""
+    return st.one_of(*([valid] * p_valid), junk)
+
+
+ALL_VALUES = sum((a.value_names for a in AXES.axes), ())
+REGION = st.one_of(st.just("any"), st.dictionaries(AXIS_NAMES, maybe(st.one_of(
+    st.just("any"), st.sampled_from(ALL_VALUES), st.lists(st.sampled_from(ALL_VALUES + ("huge",)), max_size=4))),
+    max_size=5))
+ID = st.one_of(st.from_regex(r"[a-z0-9][a-z0-9_]{1,20}", fullmatch=True), NASTY)
+CITATION = st.fixed_dictionaries(
+    {"authors": maybe(st.lists(st.sampled_from(["Ada Alpha", "Bo Beta", "others", ""]), max_size=3)),
+     "year": maybe(st.integers(1850, 2100)),
+     "title": maybe(st.sampled_from(["A title", "<b>bold</b>", ""]))},
+    optional={"arxiv": maybe(st.sampled_from(["2001.08361", "hep-th/9901001", "2001.0836", "1806.07572v2"])),
+              "doi": maybe(st.sampled_from(["10.1038/nature14539", "doi:10.1/x", "https://doi.org/10.1000/x"])),
+              "url": maybe(st.sampled_from(["https://example.org/p", "javascript:alert(1)", "http://a b"])),
+              "venue": PLAIN, "pages": PLAIN})
+ENTRY = st.fixed_dictionaries(
+    {"id": maybe(ID), "claim": maybe(st.text(min_size=1, max_size=80)), "map_type": maybe(st.sampled_from(MAP_TYPES)),
+     "region": maybe(REGION), "observables": maybe(st.lists(st.sampled_from(AXES.observable_names + ("accuracy",)),
+                                                            max_size=3)),
+     "citation": maybe(CITATION)},
+    optional={"status": maybe(st.sampled_from(STATUSES)), "precision": maybe(st.sampled_from(PRECISIONS)),
+              "method": maybe(st.sampled_from(METHODS)), "object": maybe(st.sampled_from(OBJECTS)),
+              "relations": maybe(st.lists(st.fixed_dictionaries({"type": maybe(st.sampled_from(RELATION_TYPES)),
+                                                                 "target": maybe(ID)}), max_size=3)),
+              "notes": maybe(st.text(max_size=40)), "colour": PLAIN})
+
+
+def located(problems: list[Problem], file: str) -> None:
+    """Every problem names its file and says something; entry-level ones name the entry or field."""
+    for p in problems:
+        assert isinstance(p, Problem) and p.file == file and p.message.strip(), p
+        assert isinstance(p.entry, str) and isinstance(p.field, str)
+
+
+# ---- the results loader ---------------------------------------------------------------------------------------
+
+YAMLISH = st.lists(st.one_of(st.sampled_from(["- ", "id: ", "claim: ", "region: ", "{", "}", "[", "]", ": ", "\n",
+                                              "  ", "- id: a1\n", "!!python/object:os.system ", "&a ", "*a ", "!x ",
+                                              "'", '"', "\t", "#", "---\n", "\ufeff", "any"]), JUNK_TEXT),
+                   max_size=30).map("".join)
+
+
+@fuzz("results_text")
+@given(text=st.one_of(YAMLISH, JUNK_TEXT, st.lists(ENTRY, max_size=3).map(
+    lambda es: yaml.safe_dump(es, allow_unicode=True))))
+def test_results_text_loads_or_names_its_problems(text):
+    rows, problems = parse_results_text(text, "fuzz.yaml", AXES)
+    located(problems, "fuzz.yaml")
+    event("some entries loaded" if rows else "no entry loaded")
+    for row in rows:
+        assert row["file"] == "fuzz.yaml" and row["map_type"] in MAP_TYPES
+        assert set(row["region"]) == set(AXES.names)
+
+
+@fuzz("results_entries")
+@given(data=st.one_of(st.lists(ENTRY, max_size=4), PLAIN))
+def test_results_entries_load_or_name_their_problems(data):
+    rows, problems = parse_results(data, "fuzz.yaml", AXES)
+    located(problems, "fuzz.yaml")
+    event("some entries loaded" if rows else "no entry loaded")
+    if isinstance(data, list):
+        assert len(rows) <= len(data)
+        for i, entry in enumerate(data):
+            row, probs = parse_result(entry, "fuzz.yaml", i, AXES)
+            # an entry that is refused always says why; one that loads is exactly what the file says
+            assert row is not None or probs
+            if row is not None:
+                assert row["id"] == entry["id"] and row["map_type"] == entry["map_type"]
+                assert all(v in AXES[a].value_names for a, vs in row["region"].items() for v in vs)
+                assert set(row["observables"]) <= set(AXES.observable_names)
+                assert isinstance(row["year"], int) and not isinstance(row["year"], bool)
+
+
+FORM = st.fixed_dictionaries(
+    {"id": st.one_of(st.text(max_size=30), NASTY), "claim": st.text(max_size=120),
+     "map_type": st.one_of(st.none(), st.sampled_from(MAP_TYPES)),
+     "region": st.dictionaries(st.sampled_from(AXES.names), st.lists(
+         st.sampled_from(ALL_VALUES), max_size=3), max_size=8),
+     "observables": st.lists(st.sampled_from(AXES.observable_names), max_size=3),
+     "authors": st.one_of(st.text(max_size=40), st.lists(st.text(max_size=15), max_size=3)),
+     "year": st.one_of(st.none(), st.integers(1800, 2100), st.text(max_size=5), st.floats()),
+     "title": st.text(max_size=40), "arxiv": st.one_of(st.text(max_size=15), st.sampled_from(["2001.08361",
+                                                                                             "arXiv:1806.07572"])),
+     "doi": st.text(max_size=15), "url": st.one_of(st.text(max_size=15), st.just("https://example.org/x")),
+     "status": st.one_of(st.none(), st.sampled_from(STATUSES)), "notes": st.text(max_size=60),
+     "relations": st.lists(st.tuples(st.sampled_from(RELATION_TYPES), st.sampled_from(["known_2020", "x", ""])),
+                           max_size=2)})
+
+
+@fuzz("form_round_trip")
+@given(form=FORM)
+def test_a_form_entry_that_passes_the_check_loads_back_identically(form):
+    entry = build_entry(form, AXES)
+    row, problems = check_entry(entry, AXES, {"known_2020": "known.yaml"})
+    located(problems, problems[0].file if problems else "")
+    assert (row is None) == bool(problems)
+    event("form entry saved" if row is not None else "form entry refused")
+    if row is not None:
+        rows, reread = parse_results_text(entry_yaml(entry), row["file"], AXES)
+        assert reread == [] and rows == [row]
+
+
+BIB_TOKENS = st.sampled_from(["@article{", "@misc(", "@comment{", "key,", "title", "author", "year", "eprint",
+                              "doi", "url", "journal", " = ", "{", "}", '"', "#", ",", " and ", "\\'e", "\\\"{o}",
+                              "\\emph{", "2001.08361", "arXiv:", "10.1038/x", "https://", "javascript:", "jan", "\n"])
+
+
+@fuzz("bibtex")
+@given(text=st.one_of(st.lists(st.one_of(BIB_TOKENS, JUNK_TEXT), max_size=40).map("".join), st.text(max_size=200)))
+def test_bibtex_reader_never_raises(text):
+    fields, notes = parse_bibtex(text)
+    assert isinstance(notes, list) and all(isinstance(n, str) for n in notes)
+    assert fields["year"] is None or isinstance(fields["year"], int)
+    assert isinstance(fields["authors"], list) and all(isinstance(a, str) for a in fields["authors"])
+    assert fields["url"] is None or fields["url"].startswith(("http://", "https://"))
+
+
+# ---- the mapping reader and the run importer (atlas_viz.mapping, atlas_viz.run_import) ----------------------
+
+COLUMNS = ["run_id", "width", "optimizer", "lr", "val_acc", "test_loss", "seed"]
+AXIS_MAP = st.one_of(
+    st.fixed_dictionaries({"value": maybe(st.sampled_from(ALL_VALUES))}),
+    st.fixed_dictionaries({"column": maybe(st.sampled_from(COLUMNS + ["nope"]))},
+                          optional={"values": maybe(st.dictionaries(st.sampled_from(["adam", "sgd", "x"]),
+                                                                    st.sampled_from(["adaptive", "sgd", "adamw"]),
+                                                                    max_size=3)),
+                                    "per": maybe(st.sampled_from(COLUMNS)), "relative": PLAIN}),
+    PLAIN)
+MAPPING = st.fixed_dictionaries(
+    {"axes": maybe(st.dictionaries(AXIS_NAMES, AXIS_MAP, max_size=6)),
+     "metrics": maybe(st.lists(st.one_of(st.sampled_from(COLUMNS + ["cell", "x"]),
+                                         st.dictionaries(JUNK_TEXT, st.sampled_from(COLUMNS), max_size=1)),
+                               max_size=3))},
+    optional={"source": maybe(st.fixed_dictionaries({"name": maybe(st.text(max_size=10))})),
+              "id": maybe(st.sampled_from(COLUMNS)), "config": PLAIN, "observables": PLAIN, "other": PLAIN})
+
+
+@fuzz("mapping")
+@given(data=st.one_of(MAPPING, PLAIN), columns=st.one_of(st.none(), st.just(COLUMNS)))
+def test_mapping_reader_returns_a_mapping_or_named_problems(data, columns):
+    from atlas_viz.mapping import parse_mapping
+
+    mapping, problems = parse_mapping(data, "m.yaml", AXES, columns=columns)
+    located(problems, "m.yaml")
+    assert (mapping is None) == bool(problems)
+    event("mapping accepted" if mapping is not None else "mapping refused")
+
+
+GOOD_MAPPING = {
+    "source": {"name": "fuzz"}, "id": "run_id",
+    "axes": {"task": {"value": "tabular"}, "architecture": {"value": "mlp"}, "width": {"column": "width"},
+             "optimizer": {"column": "optimizer", "values": {"adam": "adaptive", "sgd": "sgd"}},
+             "learning_rate": {"column": "lr"}},
+    "metrics": ["val_acc", "test_loss"],
+}
+CELL = st.one_of(st.sampled_from(["", "r1", "128", "32", "-5", "0", "1e309", "nan", "inf", "adam", "sgd", "Adam",
+                                  "0.001", "0.5", '"a,b"', '"', "=1+1", "<script>", "\u00e9"]),
+                 st.floats(allow_nan=True).map(repr), st.integers(-10**6, 10**6).map(str), JUNK_TEXT)
+ROW = st.lists(CELL, min_size=0, max_size=9).map(",".join)
+
+
+@fuzz("import")
+@given(header=st.one_of(st.just(",".join(COLUMNS)), st.lists(st.sampled_from(COLUMNS + ["", "x"]), max_size=8).map(
+    ",".join)), rows=st.lists(ROW, max_size=8), sep=st.sampled_from(["\n", "\r\n"]),
+    raw=st.one_of(st.none(), st.binary(max_size=60)))
+def test_run_importer_imports_good_rows_and_names_bad_ones(header, rows, sep, raw):
+    from atlas_viz.mapping import parse_mapping
+    from atlas_viz.run_import import import_table
+
+    mapping, problems = parse_mapping(GOOD_MAPPING, "m.yaml", AXES)
+    assert not problems
+    data = raw if raw is not None else sep.join([header, *rows]).encode("utf-8")
+    result = import_table(data, mapping, AXES, "runs.csv")
+    located(result.problems, "runs.csv")
+    table = result.table
+    event("some rows imported" if len(table) else "no row imported")
+    assert len(table) <= max(len(rows), result.rows_read)
+    for ax in AXES.names:
+        if ax in table:
+            assert table[ax].dropna().isin(AXES[ax].value_names).all()
+    for m in result.metrics:
+        assert all(isinstance(v, float) and not math.isinf(v) or v != v for v in table[m])
+    if len(table):
+        assert table["run_id"].is_unique

@@ -1,0 +1,284 @@
+"""Run import: mapping validation, every kind of bad input, placement, storage, the CLI and aggregation."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atlas_viz.mapping import parse_mapping, read_mapping
+from atlas_viz.run_import import MAX_REPORTED, import_table
+from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, save_runs
+from atlas_viz.terrain import cached_layout, terrain_frame
+
+from conftest import BUNDLED, ROOT
+
+MAPPING = {
+    "source": {"name": "HPO sweep", "url": "https://example.org", "license": "MIT"},
+    "id": "run_id",
+    "axes": {
+        "task": {"value": "tabular"},
+        "architecture": {"value": "mlp"},
+        "width": {"column": "width"},
+        "optimizer": {"column": "optimizer", "values": {"adam": "adaptive", "sgd": "sgd"}},
+        "learning_rate": {"column": "lr"},
+    },
+    "metrics": ["val_acc", "test_loss"],
+}
+HEADER = "run_id,width,optimizer,lr,val_acc,test_loss,seed\n"
+GOOD_ROWS = "r1,128,adam,0.001,0.9,0.3,1\nr2,32,sgd,0.5,0.8,0.4,2\n"
+
+
+@pytest.fixture
+def mapping(axes):
+    m, problems = parse_mapping(MAPPING, "m.yaml", axes)
+    assert not problems
+    return m
+
+
+def run(text: str | bytes, mapping, axes, name="t.csv"):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return import_table(data, mapping, axes, name)
+
+
+def msgs(result) -> str:
+    return "\n".join(str(p) for p in result.problems)
+
+
+# --- mapping validation -------------------------------------------------------------------------------
+
+def test_unknown_axis_is_reported_with_suggestion(axes):
+    m, problems = parse_mapping({**MAPPING, "axes": {**MAPPING["axes"], "widht": {"column": "width"}}}, "m.yaml", axes)
+    assert m is None
+    assert any(p.field == "axes.widht" and "did you mean 'width'" in p.message for p in problems)
+
+
+def test_unknown_column_is_reported_when_columns_are_known(axes):
+    cols = ["run_id", "width", "optimizer", "lr", "val_acc"]
+    m, problems = parse_mapping(MAPPING, "m.yaml", axes, columns=cols)
+    assert m is None
+    assert [p.field for p in problems] == ["metrics[1]"] and "test_loss" in problems[0].message
+    assert parse_mapping(MAPPING, "m.yaml", axes, columns=cols + ["test_loss"])[1] == []
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"axes": {"task": {"value": "tabular"}}}, "axes.architecture"),           # required axis left out
+    ({"axes": {**MAPPING["axes"], "task": {"value": "tabularr"}}}, "axes.task.value"),
+    ({"axes": {**MAPPING["axes"], "task": {"value": "tabular", "column": "x"}}}, "axes.task"),
+    ({"axes": {**MAPPING["axes"], "optimizer": {"column": "o", "values": {"adam": "adamw"}}}},
+     "axes.optimizer.values.adam"),
+    ({"metrics": ["cell"]}, "metrics[0]"),
+    ({"observables": ["accuracy"]}, "observables"),
+    ({"colour": 1}, "colour"),
+])
+def test_bad_mappings_name_the_field(axes, change, field):
+    m, problems = parse_mapping({**MAPPING, **change}, "m.yaml", axes)
+    assert m is None and field in [p.field for p in problems], problems
+
+
+@pytest.mark.parametrize("data", [None, [], "text", 3, {"axes": []}, {"metrics": "x"}])
+def test_junk_mapping_never_raises(axes, data):
+    m, problems = parse_mapping(data, "m.yaml", axes)
+    assert m is None and problems
+
+
+def test_read_mapping_file_and_bad_yaml(tmp_path, axes):
+    p = tmp_path / "m.yaml"
+    p.write_text("axes: [unclosed")
+    m, problems = read_mapping(p, axes)
+    assert m is None and "not valid YAML" in problems[0].message
+    p.write_text("source: {name: x}\naxes: {task: {value: tabular}, architecture: {value: mlp}}\nmetrics: [a]\n")
+    m, problems = read_mapping(p, axes)
+    assert not problems and m.metrics == {"a": "a"}
+
+
+# --- bad input, row by row ----------------------------------------------------------------------------
+
+def test_good_table_imports_every_row(mapping, axes):
+    r = run(HEADER + GOOD_ROWS, mapping, axes)
+    assert not r.problems and len(r.table) == 2 and r.rows_read == 2
+    t = r.table
+    assert list(t["run_id"]) == ["r1", "r2"]
+    assert list(t["width"]) == ["moderate", "narrow"]
+    assert list(t["optimizer"]) == ["adaptive", "sgd"]
+    assert list(t["learning_rate"]) == ["moderate", "large"]   # 0.001/1e-3 = 1; 0.5/0.1 = 5
+    assert t["depth"].isna().all() and t["depth"].iloc[0] is None
+    assert t["val_acc"].dtype == float and "config.seed" in t and "config.width" in t
+
+
+@pytest.mark.parametrize("row, field, words", [
+    ("r3,abc,adam,0.001,0.9,0.3,3", "width", "'abc': not a number"),
+    ("r3,-5,adam,0.001,0.9,0.3,3", "width", "negative"),
+    ("r3,inf,adam,0.001,0.9,0.3,3", "width", "infinite"),
+    ("r3,0.5,adam,0.001,0.9,0.3,3", "width", "outside every bin"),
+    ("r3,128,rmsprop,0.001,0.9,0.3,3", "optimizer", "'rmsprop': not covered by the mapping"),
+    ("r3,128,adam,fast,0.9,0.3,3", "lr", "not a number"),
+    ("r3,128,adam,0.001,high,0.3,3", "val_acc", "not a number"),
+    ("r3,128,adam,0.001,0.9,-inf,3", "test_loss", "infinite"),
+    ("r1,128,adam,0.001,0.9,0.3,3", "run_id", "duplicate id 'r1': already used on line 2"),
+    (",128,adam,0.001,0.9,0.3,3", "run_id", "empty id"),
+])
+def test_each_bad_row_is_reported_and_the_good_rows_import(mapping, axes, row, field, words):
+    r = run(HEADER + GOOD_ROWS + row + "\n", mapping, axes)
+    assert list(r.table["run_id"]) == ["r1", "r2"], msgs(r)
+    hits = [p for p in r.problems if p.entry == "line 4" and p.field == field and words in p.message]
+    assert hits, msgs(r)
+
+
+def test_empty_cells_keep_the_run_with_the_axis_unknown(mapping, axes):
+    r = run(HEADER + GOOD_ROWS + "r3,,adam,0.001,,0.3,3\n", mapping, axes)
+    assert len(r.table) == 3
+    row = r.table.iloc[2]
+    assert row["width"] is None and np.isnan(row["val_acc"])
+    assert any(p.entry == "line 4" and p.field == "width" and "placed at the default 'moderate'" in p.message
+               for p in r.problems)
+    assert any(p.entry == "line 4" and p.field == "val_acc" and "kept without metric" in p.message
+               for p in r.problems)
+
+
+def test_missing_mapped_column(axes):
+    m, _ = parse_mapping({**MAPPING, "metrics": ["val_acc", "nope"]}, "m.yaml", axes)
+    r = run(HEADER + GOOD_ROWS, m, axes)
+    assert len(r.table) == 2 and "nope" not in r.table and r.metrics == ["val_acc"]
+    assert any(p.field == "nope" and "not in the table" in p.message for p in r.problems)
+    m, _ = parse_mapping({**MAPPING, "axes": {**MAPPING["axes"], "depth": {"column": "layers"}}}, "m.yaml", axes)
+    r = run(HEADER + GOOD_ROWS, m, axes)
+    assert len(r.table) == 2 and r.table["depth"].isna().all()
+
+
+def test_ragged_and_badly_quoted_csv(mapping, axes):
+    r = run(HEADER + GOOD_ROWS + "r3,128,adam,0.001,0.9,0.3,3,extra,more\nr4,128,adam,0.001,0.9,0.3,4\n",
+            mapping, axes)
+    assert list(r.table["run_id"]) == ["r1", "r2", "r4"] and r.rows_read == 4
+    assert any(p.entry == "line 4" and "expected 7 fields, saw 9" in p.message for p in r.problems)
+    r = run(HEADER + GOOD_ROWS + 'r3,128,"adam,0.001,0.9,0.3,3\nr4,128,adam,0.001,0.9,0.3,4\n', mapping, axes)
+    assert list(r.table["run_id"]) == ["r1", "r2"]
+    assert any(p.entry == "line 4" and "never closed" in p.message for p in r.problems)
+
+
+def test_other_encodings(mapping, axes):
+    text = HEADER + GOOD_ROWS + "r\u00e9sum\u00e9,128,adam,0.001,0.9,0.3,3\n"
+    r = run(text.encode("cp1252"), mapping, axes)
+    assert list(r.table["run_id"]) == ["r1", "r2", "r\u00e9sum\u00e9"]
+    assert any("not UTF-8" in p.message for p in r.problems)
+    r = run(text.encode("utf-16"), mapping, axes)
+    assert list(r.table["run_id"])[-1] == "r\u00e9sum\u00e9" and not r.problems
+    r = run(b"\xef\xbb\xbf" + text.encode("utf-8"), mapping, axes)
+    assert len(r.table) == 3 and not r.problems
+
+
+@pytest.mark.parametrize("data, words", [(b"", "is empty"), (b"\n\n", "is empty"), (HEADER, "no rows"),
+                                         (b"PAR1garbage", "cannot be read as Parquet")])
+def test_empty_and_corrupt_files(mapping, axes, data, words):
+    r = run(data, mapping, axes)
+    assert len(r.table) == 0 and "run_id" in r.table
+    assert any(words in p.message for p in r.problems), msgs(r)
+
+
+def test_repeated_problems_are_capped(mapping, axes):
+    rows = "".join(f"x{i},abc,adam,0.001,0.9,0.3,1\n" for i in range(100))
+    r = run(HEADER + GOOD_ROWS + rows, mapping, axes)
+    width = [p for p in r.problems if p.field == "width"]
+    assert len(width) == MAX_REPORTED + 1 and "80 more lines" in width[-1].message
+    assert len(r.table) == 2
+
+
+def test_parquet_input_and_rows_named_by_position(mapping, axes):
+    df = pd.read_csv(io.StringIO(HEADER + GOOD_ROWS + "r3,-1,adam,0.001,0.9,0.3,3\n"))
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    r = import_table(buf.getvalue(), mapping, axes, "t.parquet")
+    assert len(r.table) == 2 and r.problems[0].entry == "row 3"
+
+
+def test_impossible_combination_is_reported(axes):
+    m, _ = parse_mapping({**MAPPING, "axes": {**MAPPING["axes"], "architecture": {"value": "shallow_net"},
+                                              "depth": {"column": "layers"}}}, "m.yaml", axes)
+    r = run("run_id,width,optimizer,lr,layers,val_acc,test_loss\nr1,128,adam,0.001,1,1,1\nr2,128,adam,0.001,5,1,1\n",
+            m, axes)
+    assert list(r.table["run_id"]) == ["r1"]
+    assert any("one hidden layer" in p.message and p.entry == "line 3" for p in r.problems)
+
+
+def test_ratio_column_and_no_id(axes):
+    m, problems = parse_mapping({"axes": {"task": {"value": "language_modeling"},
+                                          "architecture": {"value": "transformer"},
+                                          "data_regime": {"column": "tokens", "per": "params"}},
+                                 "metrics": ["loss"]}, "m.yaml", axes)
+    assert not problems
+    r = run("tokens,params,loss\n200,10,3\n10,10,2\n10,0,1\n", m, axes)
+    assert list(r.table["data_regime"]) == ["infinite_data", "interpolation"]
+    assert list(r.table["run_id"]) == ["1", "2"]
+    assert any(p.field == "params" and p.entry == "line 4" for p in r.problems)
+
+
+def test_junk_bytes_never_raise(mapping, axes):
+    for data in (b"\x00\x01\x02", b"a\n\"", b",,,\n,,,\n", "\u2603,\u2603\n1,2\n".encode(), b"run_id\n" * 3):
+        r = import_table(data, mapping, axes, "junk.csv")
+        assert isinstance(r.problems, list)
+
+
+# --- placement, storage, aggregation ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def terrain(axes):
+    return terrain_frame(axes, cached_layout(BUNDLED, axes))
+
+
+def test_a_run_lands_in_the_cell_its_values_bin_to(mapping, axes, terrain):
+    r = run(HEADER + "r1,2048,sgd,0.01,0.9,0.3,1\n", mapping, axes)
+    runs = r.table.assign(id="s:" + r.table["run_id"], source="s")
+    placed, problems = place_runs(runs, axes, terrain)
+    assert not problems
+    cell = terrain.loc[placed["cell"].iloc[0]]
+    expect = {"task": "tabular", "architecture": "mlp", "width": "wide", "optimizer": "sgd",
+              "learning_rate": "small", "depth": "moderate", "parameterization": "standard",
+              "data_regime": "overparameterized"}
+    for ax, v in expect.items():
+        assert axes[ax].value_names[int(cell[ax])] == v if not isinstance(cell[ax], str) else cell[ax] == v
+    assert set(placed["imputed"].iloc[0].split(",")) == {"depth", "parameterization", "data_regime"}
+
+
+def test_save_load_round_trip_and_cli(tmp_path, data_dir, axes):
+    (tmp_path / "t.csv").write_text(HEADER + GOOD_ROWS + "r3,abc,adam,0.001,0.9,0.3,3\n")
+    import yaml
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(MAPPING))
+    out = subprocess.run([sys.executable, "-m", "atlas_viz", "import-runs", str(tmp_path / "t.csv"), "--mapping",
+                          str(tmp_path / "m.yaml"), "--data", str(data_dir)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "imported 2 of 3 runs" in out.stdout and "t.csv, entry line 4, field width" in out.stdout
+    runset = load_runs(data_dir, axes)
+    assert not runset.problems and len(runset.runs) == 2
+    meta = runset.sources["hpo_sweep"]
+    assert meta["license"] == "MIT" and meta["metrics"] == ["val_acc", "test_loss"] and meta["mapping"]["id"] == "run_id"
+    bad = subprocess.run([sys.executable, "-m", "atlas_viz", "import-runs", str(tmp_path / "t.csv"), "--mapping",
+                          str(tmp_path / "t.csv"), "--data", str(data_dir)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
+def test_aggregation_switch(axes, terrain):
+    n = AGGREGATE_ABOVE + 1
+    runs = pd.DataFrame({"id": [f"s:{i}" for i in range(n)], "source": "s", "run_id": [str(i) for i in range(n)],
+                         "task": "tabular", "architecture": "mlp",
+                         "width": np.where(np.arange(n) % 2, "wide", "narrow"), "loss": np.arange(n, dtype=float)})
+    placed, _ = place_runs(runs, axes, terrain)
+    agg = aggregate_runs(placed, "loss")
+    assert len(agg) == 2 and agg["count"].sum() == n
+    assert np.isclose(agg["mean"].sum(), placed.groupby("cell")["loss"].mean().sum())
+
+
+def test_bundled_scan_bench_runs(axes):
+    runset = load_runs(BUNDLED, axes)
+    assert not runset.problems
+    runs = runset.runs[runset.runs["source"] == "scan_bench_llm"]
+    assert len(runs) == 1194 and runs["run_id"].is_unique
+    assert set(runs["task"]) == {"language_modeling"} and set(runs["optimizer"]) == {"adaptive"}
+    assert runs[["valid_loss", "test_loss"]].notna().all().all()
+    meta = runset.sources["scan_bench_llm"]
+    assert meta["license"].startswith("MIT")
+    assert (BUNDLED / "runs" / "scan_bench_llm" / "LICENSE").read_text().startswith("MIT License")
+    w = runs["config.d_model"]
+    assert (runs.loc[w >= 1024, "width"] == "wide").all() and (runs.loc[w < 1024, "width"] == "moderate").all()
