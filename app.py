@@ -13,12 +13,13 @@ import streamlit as st
 
 from atlas_viz.atlas import Atlas, load_atlas
 from atlas_viz.coverage import cell_level, coverage_table
+from atlas_viz.expeditions import compute_expeditions
 from atlas_viz.filters import apply_filters, filter_runs
 from atlas_viz.names import MAP_TYPES
 from atlas_viz.paths import data_dir
 from atlas_viz.problems import DataError
 from atlas_viz.raster import Painter
-from atlas_viz.runs import RunSet, load_runs, place_runs, run_cells
+from atlas_viz.runs import RunSet, load_observations
 from atlas_viz.terrain import build_layout, continent_labels
 from atlas_viz.fingerprint import data_fingerprint
 from views.catalogue_view import catalogue_view
@@ -32,7 +33,7 @@ from views.sidebar import sidebar
 from views.state import current_filters, init_state, sync_query
 
 VIEW_FUNCS = {"phase": lambda ctx: phase_view(ctx.atlas, ctx.shown), "catalogue": lambda ctx: catalogue_view(ctx.shown),
-              "expeditions": expeditions_view, "runs": runs_view, "contribute": contribute_view}
+              "runs": runs_view, "contribute": contribute_view}
 
 st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")
 
@@ -53,10 +54,7 @@ def get_atlas(path: str, fingerprint: str) -> Atlas:
 @st.cache_resource(show_spinner="Placing runs…", max_entries=2)
 def get_runs(path: str, fingerprint: str, _atlas: Atlas) -> tuple[RunSet, pd.DataFrame, pd.DataFrame]:
     """All runs, placed on their cells, and the (cell, observable) pairs they observe."""
-    runset = load_runs(path, _atlas.axes)
-    placed, problems = place_runs(runset.runs, _atlas.axes, _atlas.terrain)
-    runset.problems += problems
-    return runset, placed, run_cells(placed, runset.sources)
+    return load_observations(path, _atlas.axes, _atlas.terrain)
 
 
 @st.cache_resource(max_entries=2)
@@ -69,6 +67,13 @@ def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atla
     rows = np.flatnonzero(_atlas.results["id"].isin(ids).to_numpy())
     return coverage_table(_atlas.results.iloc[rows], _atlas.masks[rows], _atlas.axes.observable_names,
                           len(_atlas.terrain), _observed)
+
+
+@st.cache_resource(show_spinner="Finding and ranking the gaps (once per change of the data)…", max_entries=2)
+def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _placed: pd.DataFrame, _observed: pd.DataFrame):
+    gaps, frame = compute_expeditions(_atlas, _placed, _observed)
+    table = coverage_table(_atlas.results, _atlas.masks, _atlas.axes.observable_names, len(_atlas.terrain), _observed)
+    return gaps, frame, table
 
 
 def rebuild(path: str, fingerprint: str) -> None:
@@ -136,6 +141,8 @@ def main() -> None:
                                   minlength=len(atlas.layout.continent_keys_)) if len(res) else None
         labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
         map_view(ctx, level, labels, fog_obs)
+    elif view == "expeditions":
+        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, placed, observed))
     else:
         VIEW_FUNCS[view](ctx)
 

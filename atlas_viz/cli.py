@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     register_add_result(add)
     from .runs_cli import add_import_runs
     add_import_runs(add)
+    from .expeditions_cli import register as register_expeditions
+    register_expeditions(add, _progress)
     args = parser.parse_args(argv)
     args.data = data_dir(args.data)
     try:

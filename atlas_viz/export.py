@@ -16,10 +16,15 @@ def results_csv(results: pd.DataFrame) -> str:
     out["region"] = out["region"].map(lambda r: "; ".join(f"{k}={'|'.join(v)}" for k, v in r.items())
                                       if isinstance(r, dict) else "")
     out["relations"] = out["relations"].map(lambda rs: ";".join(f"{t}:{x}" for t, x in rs) if isinstance(rs, tuple) else "")
-    # A leading = + - @ makes spreadsheets run a formula: prefix such cells so they stay text.
+    return neutralise_formulas(out).to_csv(index=False)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where text cells starting with = + - @ (which spreadsheets run as formulas) start with ' instead."""
+    out = frame.copy()
     for col in out.columns:
         out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v)
-    return out.to_csv(index=False)
+    return out
 
 
 def _bib_escape(text: str) -> str:

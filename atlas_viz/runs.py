@@ -207,6 +207,17 @@ def run_cells(placed: pd.DataFrame, sources: dict[str, dict]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).drop_duplicates() if parts else run_cells(placed.iloc[:0], {})
 
 
+def load_observations(data_dir: Path | str, axes: Axes, terrain: pd.DataFrame) -> tuple[RunSet, pd.DataFrame, pd.DataFrame]:
+    """Every stored run, placed on its cell, and the (cell, observable) pairs the runs observe.
+
+    Returns (run set with load and placement problems, placed runs, observed pairs).
+    """
+    runset = load_runs(data_dir, axes)
+    placed, problems = place_runs(runset.runs, axes, terrain)
+    runset.problems += problems
+    return runset, placed, run_cells(placed, runset.sources)
+
+
 AGGREGATE_ABOVE = 5_000
 """Above this many visible runs the map draws one marker per cell instead of one per run."""
 

@@ -1,10 +1,138 @@
-"""Placeholder: this view is being written (see the open issue)."""
+"""Expeditions: the ranked gaps, why each is one, where it lies on the map, and a runner for the small ones."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from atlas_viz.coverage import cell_level
+from atlas_viz.expedition_runner import plan_sweep, run_sweep
+from atlas_viz.expeditions import PART_COLUMNS, select, to_csv, to_markdown
+from atlas_viz.figures import map_figure, md_escape
+from atlas_viz.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_HELP, SCORE_WEIGHTS, Gap
+
 from .context import ViewContext
+from .sidebar import pretty
+
+MAX_BUDGET = 600
 
 
-def expeditions_view(ctx: ViewContext) -> None:
-    st.info("This part of the atlas is not built yet.")
+def expeditions_view(ctx: ViewContext, gaps: list[Gap], frame: pd.DataFrame, table: pd.DataFrame) -> None:
+    """``gaps`` and ``frame`` from ``expeditions.compute_expeditions``; ``table`` the coverage of the whole catalogue."""
+    ss = st.session_state
+    st.markdown("#### Expeditions: where the next project could go")
+    st.caption("Each expedition is a gap of the atlas: a connected block of cells, described by its axis values, "
+               "where coverage of one observable is missing or disputed. They are ranked by a score whose parts "
+               "are shown; pick one to see why it is a gap and where it lies, and run the small ones here.")
+    if ss.pop("_x_flash", None) is not None:
+        st.success(ss.pop("_x_flash_text", "Runs stored."))
+    c1, c2, c3 = st.columns([1.3, 1.3, 0.8])
+    kinds = c1.multiselect("Kind of gap", KINDS, key="x_kinds", format_func=KIND_LABELS.get, placeholder="all kinds",
+                           help="\n".join(f"- {KIND_LABELS[k]}: wanted, {KIND_WANTED[k]}" for k in KINDS))
+    obs = c2.multiselect("Observable", ctx.atlas.axes.observable_names, key="x_obs", format_func=pretty,
+                         placeholder="all observables")
+    runnable = c3.checkbox("Runnable here only", key="x_runnable",
+                           help="Only gaps with cells the CPU runner can train: small networks on tasks generated in "
+                                "code or on scikit-learn's digits.")
+    chosen = select(frame, tuple(kinds), tuple(obs), runnable)
+    if frame.empty:
+        st.info("The atlas has no gap: every cell is charted and checked for every observable.")
+        return
+    if chosen.empty:
+        st.warning("No expedition matches these choices; clear a filter above to see more.")
+        return
+    counts = chosen["kind"].value_counts()
+    st.markdown(f"**{len(chosen):,}** of {len(frame):,} expeditions: "
+                + " · ".join(f"{KIND_LABELS[k]} **{int(counts.get(k, 0))}**" for k in KINDS)
+                + f" · runnable here **{int(chosen['runnable'].sum())}**")
+    with st.expander("How the score is made"):
+        st.markdown("Score = " + " + ".join(f"{w} × {k}" for k, w in SCORE_WEIGHTS.items()) + ", each part in [0, 1]:")
+        st.markdown("\n".join(f"- **{k}**: {md_escape(v)}" for k, v in SCORE_HELP.items()))
+    listing = pd.DataFrame({
+        "rank": np.arange(1, len(chosen) + 1), "kind": chosen["kind"].map(KIND_LABELS),
+        "observables": chosen["observables"].map(lambda o: ", ".join(pretty(x) for x in o)),
+        "where": chosen["where"], "score": chosen["score"],
+        **{k: chosen[col] for k, col in PART_COLUMNS.items()},
+        "cells": chosen["n_cells"], "runs": chosen["n_runs"], "runnable": chosen["runnable"], "id": chosen["id"]})
+    event = st.dataframe(listing, hide_index=True, width="stretch", height=320, key="x_table", on_select="rerun",
+                         selection_mode="single-row",
+                         column_config={"score": st.column_config.ProgressColumn("score", min_value=0, max_value=1,
+                                                                                 format="%.3f"),
+                                        "where": st.column_config.TextColumn(width="large")})
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download this list (Markdown)", to_markdown(chosen), "atlas_expeditions.md", "text/markdown")
+    d2.download_button("Download this list (CSV)", to_csv(chosen), "atlas_expeditions.csv", "text/csv")
+    rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    ids = list(chosen["id"])
+    if rows:
+        ss["x_pick"] = ids[rows[0]]
+    pick = ss.get("x_pick") if ss.get("x_pick") in ids else ids[0]
+    st.caption("Select a row to open it; the first is shown until you do.")
+    st.divider()
+    _show(ctx, {g.id: g for g in gaps}[pick], chosen[chosen["id"] == pick].iloc[0], table)
+
+
+def _show(ctx: ViewContext, gap: Gap, row: pd.Series, table: pd.DataFrame) -> None:
+    atlas = ctx.atlas
+    level = cell_level(table, gap.observables)
+    left, right = st.columns([1.35, 1])
+    with left:
+        st.markdown(f"**{KIND_LABELS[gap.kind].capitalize()}** · {md_escape(', '.join(pretty(o) for o in gap.observables))}"
+                    f" · `{gap.id}`")
+        st.text(row["explanation"])
+        mask = np.zeros(len(atlas.terrain), dtype=bool)
+        mask[gap.cells] = True
+        near = atlas.results[atlas.results["id"].isin(gap.neighbours + gap.results)]
+        fig = map_figure(ctx.painter.paint(level, highlight=mask), near, height=480, uirevision="expeditions")
+        st.plotly_chart(fig, key="x_map", width="stretch", config={"scrollZoom": True, "displaylogo": False})
+        st.caption(f"Red: the expedition's {gap.n_cells:,} cells; land coloured by coverage; markers: the results "
+                   "named here and the neighbours of the gap.")
+    with right:
+        st.markdown("**Score parts**")
+        st.dataframe(pd.DataFrame({"part": list(SCORE_WEIGHTS), "value": [row[c] for c in PART_COLUMNS.values()],
+                                   "weight": list(SCORE_WEIGHTS.values())}), hide_index=True, width="stretch")
+        st.markdown("**Where, in axis terms**")
+        st.dataframe(pd.DataFrame([(pretty(a.name), ", ".join(pretty(v) for v in gap.values.get(a.name, a.value_names))
+                                    if len(gap.values.get(a.name, a.value_names)) < len(a.values) else "any")
+                                   for a in atlas.axes.axes], columns=["axis", "values"]),
+                     hide_index=True, width="stretch")
+        related = list(dict.fromkeys(gap.results + gap.neighbours))
+        if related:
+            st.markdown("**Results that make it a gap, and its neighbours**")
+            for i, rid in enumerate(related):
+                st.button(f"{'★ ' if rid in gap.results else ''}{rid}", key=f"x_open_{gap.id}_{i}",
+                          on_click=_open_on_map, args=(rid,), help="Open this result on the map")
+        _runner(ctx, gap, int(row["n_runnable"]))
+
+
+def _open_on_map(rid: str) -> None:
+    st.session_state["view"] = "map"
+    st.session_state["result"] = rid
+
+
+def _runner(ctx: ViewContext, gap: Gap, n_runnable: int) -> None:
+    st.markdown("**Go there**")
+    if not n_runnable:
+        st.caption("Out of reach of this laptop: none of these cells can be trained by the CPU runner (it trains "
+                   "linear, kernel, shallow and 2-3 layer networks up to 1,024 units on generated tasks and "
+                   "scikit-learn's digits, with standard parameterization).")
+        return
+    a, b = st.columns(2)
+    budget = a.number_input("Time budget (s)", 5, MAX_BUDGET, 60, step=5, key="x_budget")
+    max_runs = b.number_input("Runs at most", 1, 300, 40, step=5, key="x_max_runs")
+    plan = plan_sweep(ctx.atlas.axes, ctx.atlas.terrain, gap.cells, gap.id, max_runs=int(max_runs))
+    st.caption(f"{n_runnable:,} of its cells can be trained here; the sweep plans {len(plan)} runs (each cell, then "
+               "new seeds). Every finished run is stored at once in runs/expeditions; pressing Stop (top right) or "
+               "leaving the page keeps what finished.")
+    if not st.button("Run this expedition", type="primary", key="x_run", width="stretch"):
+        return
+    bar = st.progress(0.0, text=f"0 of {len(plan)} runs")
+    report = run_sweep(ctx.data_dir, ctx.atlas.axes, plan, budget=float(budget),
+                       progress=lambda done, total, text: bar.progress(done / total, text=f"{done} of {total}: {text}"),
+                       command=f"app: expedition {gap.id}")
+    ctx.reload()
+    st.session_state["_x_flash"] = True
+    st.session_state["_x_flash_text"] = (f"Expedition {gap.id}: {report.done} of {report.planned} runs finished in "
+                                         f"{report.seconds:.0f} s ({report.stopped}). The fog lifted where they "
+                                         "observed, and the list below is ranked again.")
+    st.rerun()
