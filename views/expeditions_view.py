@@ -15,6 +15,7 @@ from .context import ViewContext
 from .sidebar import pretty
 
 MAX_BUDGET = 600
+PART_LABELS = {"proximity": "proximity", "size": "size", "relevance": "relevance", "kind": "kind weight"}
 
 
 def expeditions_view(ctx: ViewContext, gaps: list[Gap], frame: pd.DataFrame, table: pd.DataFrame) -> None:
@@ -51,8 +52,8 @@ def expeditions_view(ctx: ViewContext, gaps: list[Gap], frame: pd.DataFrame, tab
     listing = pd.DataFrame({
         "rank": np.arange(1, len(chosen) + 1), "kind": chosen["kind"].map(KIND_LABELS),
         "observables": chosen["observables"].map(lambda o: ", ".join(pretty(x) for x in o)),
-        "where": chosen["where"], "score": chosen["score"],
-        **{k: chosen[col] for k, col in PART_COLUMNS.items()},
+        "where": chosen["where"], "named results": chosen["results"].map(lambda r: ", ".join(r[:2]) + (" …" if len(r) > 2 else "")),
+        "score": chosen["score"], **{PART_LABELS[k]: chosen[col] for k, col in PART_COLUMNS.items()},
         "cells": chosen["n_cells"], "runs": chosen["n_runs"], "runnable": chosen["runnable"], "id": chosen["id"]})
     event = st.dataframe(listing, hide_index=True, width="stretch", height=320, key="x_table", on_select="rerun",
                          selection_mode="single-row",
