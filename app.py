@@ -21,6 +21,7 @@ from atlas_viz.problems import DataError
 from atlas_viz.raster import Painter
 from atlas_viz.runs import RunSet, load_observations
 from atlas_viz.terrain import build_layout, continent_labels
+from atlas_viz.figures import with_run_hover
 from atlas_viz.fingerprint import data_fingerprint
 from views.catalogue_view import catalogue_view
 from views.context import ViewContext
@@ -54,12 +55,19 @@ def get_atlas(path: str, fingerprint: str) -> Atlas:
 @st.cache_resource(show_spinner="Placing runs…", max_entries=2)
 def get_runs(path: str, fingerprint: str, _atlas: Atlas) -> tuple[RunSet, pd.DataFrame, pd.DataFrame]:
     """All runs, placed on their cells, and the (cell, observable) pairs they observe."""
-    return load_observations(path, _atlas.axes, _atlas.terrain)
+    runset, placed, observed = load_observations(path, _atlas.axes, _atlas.terrain)
+    return runset, with_run_hover(placed), observed
 
 
 @st.cache_resource(max_entries=2)
 def get_painter(path: str, fingerprint: str, _atlas: Atlas) -> Painter:
     return Painter(_atlas.terrain)
+
+
+@st.cache_resource(max_entries=2)
+def get_shape_store(path: str, fingerprint: str) -> dict:
+    """Region outlines computed so far for this data version (filled on demand by the views)."""
+    return {}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -131,7 +139,7 @@ def main() -> None:
         with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):
             st.code("\n".join(str(p) for p in runset.problems), language=None)
     ctx = ViewContext(DATA, fingerprint, atlas, runset, filter_runs(placed, flt), shown, flt,
-                      get_painter(str(DATA), fingerprint, atlas))
+                      get_painter(str(DATA), fingerprint, atlas), get_shape_store(str(DATA), fingerprint))
     view = st.session_state.get("view", "map")
     if view == "map":
         table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas, observed)

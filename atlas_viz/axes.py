@@ -1,6 +1,8 @@
 """The coordinate system: axes, their values, bins, and the cells of the terrain."""
 from __future__ import annotations
 
+from functools import cached_property
+
 import hashlib
 import itertools
 import math
@@ -36,17 +38,26 @@ class Axis:
     reference: dict[str, float] = field(default_factory=dict)
     default: str | None = None
 
-    @property
+    @cached_property
     def value_names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.values)
 
-    def code(self, value: str) -> int:
-        """Position of ``value`` in this axis's list of values."""
-        return self.value_names.index(value)
+    @cached_property
+    def _codes(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.value_names)}
 
-    @property
+    def code(self, value: str) -> int:
+        """Position of ``value`` in this axis's list of values (ValueError if it has none)."""
+        try:
+            return self._codes[value]
+        except (KeyError, TypeError):
+            raise ValueError(f"{value!r} is not a value of axis {self.name}") from None
+
+    @cached_property
     def relevance(self) -> np.ndarray:
-        return np.array([v.relevance for v in self.values], dtype=float)
+        rel = np.array([v.relevance for v in self.values], dtype=float)
+        rel.flags.writeable = False
+        return rel
 
     @property
     def binned(self) -> bool:

@@ -71,17 +71,7 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
     fig.add_trace(go.Scatter(x=[raster.x0, raster.x0 + raster.width], y=[raster.y1 - raster.height, raster.y1],
                              mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False,
                              name="extent"))
-    for rid, mtype, polys in regions or []:
-        colour = MAP_TYPE_STYLE[mtype][0]
-        xs, ys = [], []
-        for p in polys:
-            xs += list(p[:, 0]) + [None]
-            ys += list(p[:, 1]) + [None]
-        strong = rid == selected
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(colour, 0.22 if strong else 0.06),
-            line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
-            name=f"region of {rid}", legendgroup="regions", showlegend=False))
+    _add_regions(fig, regions or [], selected)
     if relations is not None and len(relations):
         for kind, grp in relations.groupby("type"):
             xs, ys = [], []
@@ -108,12 +98,13 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
         fig.add_trace(go.Scatter(x=[row["x"]], y=[row["y"]], mode="markers", name="selected result",
                                  marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"color": "#d62828", "width": 3}},
                                  hoverinfo="skip", customdata=[selected]))
-    for lab in (labels.itertuples() if labels is not None else []):
-        fig.add_annotation(x=lab.x, y=lab.y, text=esc(lab.text).replace("\n", "<br>"), showarrow=False,
-                           hovertext=esc(lab.hover),
-                           font={"size": lab.size, "color": lab.color, "family": "Georgia, serif"},
-                           bgcolor="rgba(255,255,255,0.55)" if lab.size < 14 else None)
+    # All labels in one call: add_annotation one by one re-validates every earlier label (quadratic).
+    annotations = [dict(x=lab.x, y=lab.y, text=esc(lab.text).replace("\n", "<br>"), showarrow=False,
+                        hovertext=esc(lab.hover), font={"size": lab.size, "color": lab.color, "family": "Georgia, serif"},
+                        bgcolor="rgba(255,255,255,0.55)" if lab.size < 14 else None)
+                   for lab in (labels.itertuples() if labels is not None else [])]
     fig.update_layout(
+        annotations=annotations,
         height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor=SEA, paper_bgcolor="white",
         dragmode="pan", hovermode="closest", uirevision=uirevision, clickmode="event+select",
         legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0, "font": {"size": 12},
@@ -122,6 +113,23 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
         yaxis={"visible": False},
     )
     return fig
+
+
+def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]], selected: str | None) -> None:
+    """Region outlines: one trace per map type (polygons separated by gaps), the selected region on top."""
+    groups: dict[tuple[str, bool], tuple[list, list]] = {}
+    for rid, mtype, polys in regions:
+        xs, ys = groups.setdefault((mtype, rid == selected), ([], []))
+        for p in polys:
+            xs += list(p[:, 0]) + [None]
+            ys += list(p[:, 1]) + [None]
+    for (mtype, strong), (xs, ys) in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        colour = MAP_TYPE_STYLE[mtype][0]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(colour, 0.22 if strong else 0.06),
+            line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
+            name=f"region of {selected}" if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
+            legendgroup="regions", showlegend=False))
 
 
 def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
@@ -141,12 +149,22 @@ def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
     if color and color in runs and runs[color].notna().any():
         marker.update(color=runs[color], colorscale="Viridis", showscale=True, colorbar=colorbar)
     fig.add_trace(go.Scattergl(x=runs["x"], y=runs["y"], mode="markers", name="runs", marker=marker,
-                               customdata=runs["id"].to_numpy(), hovertext=run_hover(runs), hoverinfo="text"))
+                               customdata=runs["id"].to_numpy(),
+                               hovertext=runs[HOVER] if HOVER in runs else run_hover(runs), hoverinfo="text"))
+
+
+HOVER = "hover"
+"""Optional column of placed runs holding their hover text, made once by ``with_run_hover``."""
+
+
+def with_run_hover(runs: pd.DataFrame, up_to: int = 50_000) -> pd.DataFrame:
+    """Runs with their hover text precomputed (a new frame), when there are few enough to draw one by one."""
+    return runs.assign(**{HOVER: run_hover(runs)}) if 0 < len(runs) <= up_to else runs
 
 
 def run_hover(runs: pd.DataFrame, limit: int = 14) -> list[str]:
     """Hover text of each run: id, its axis values, metrics and raw config (escaped)."""
-    skip = {"id", "x", "y", "cell", "source", "run_id"}
+    skip = {"id", "x", "y", "cell", "source", "run_id", HOVER}
     cols = [c for c in runs.columns if c not in skip][:limit + 8]
     out = []
     for rec in runs[["id", *cols]].itertuples(index=False):

@@ -16,7 +16,9 @@ def region_mask(axes: Axes, codes: pd.DataFrame, region: dict[str, tuple[str, ..
         vals = region.get(ax.name, ax.value_names)
         if len(vals) == len(ax.values):
             continue
-        mask &= np.isin(codes[ax.name].to_numpy(), [ax.code(v) for v in vals])
+        inside = np.zeros(len(ax.values), dtype=bool)
+        inside[[ax.code(v) for v in vals]] = True
+        mask &= inside[codes[ax.name].to_numpy()]  # a lookup table per axis: much faster than np.isin
     return mask
 
 

@@ -1,7 +1,7 @@
 """What every view receives: the loaded atlas, the runs and the current filters."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +9,7 @@ import pandas as pd
 from atlas_viz.atlas import Atlas
 from atlas_viz.filters import Filters
 from atlas_viz.raster import Painter
+from atlas_viz.regions import region_shapes
 from atlas_viz.runs import RunSet
 
 
@@ -22,6 +23,14 @@ class ViewContext:
     shown: pd.DataFrame         # filtered results with positions
     filters: Filters
     painter: Painter
+    shape_store: dict = field(default_factory=dict)  # result id -> outlines; shared across reruns by app.py
+
+    def shapes(self, rid: str) -> list:
+        """Outlines of a result's region (computed once per data version, then looked up)."""
+        if rid not in self.shape_store:
+            row = int(self.atlas.results.index[self.atlas.results["id"] == rid][0])
+            self.shape_store[rid] = region_shapes(self.atlas.masks[row], self.atlas.terrain)
+        return self.shape_store[rid]
 
     def reload(self) -> None:
         """Forget cached data so the next run reads the data directory again (after a write)."""

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.catalog import citation_link, citation_text
-from atlas_viz.figures import runs_metric_figure
+from atlas_viz.figures import HOVER, runs_metric_figure
 from atlas_viz.regions import region_in_words
 from atlas_viz.runs import config_columns, metric_columns
 
@@ -80,7 +80,7 @@ def show_runs_in_region(ctx: ViewContext, row: int) -> None:
     metrics = [m for m in metric_columns(inside, ctx.runset.sources) if inside[m].notna().any()]
     xs = [a for a in ctx.atlas.axes.names if inside[a].nunique() > 1] + config_columns(inside)
     if not metrics or not xs:
-        st.dataframe(inside.head(200), hide_index=True, width="stretch")
+        st.dataframe(inside.drop(columns=[HOVER], errors="ignore").head(200), hide_index=True, width="stretch")
         return
     c1, c2 = st.columns(2)
     metric = c1.selectbox("Metric", metrics, key=f"dm_{row}")

@@ -7,7 +7,7 @@ import streamlit as st
 from atlas_viz.coverage import coverage_shares
 from atlas_viz.figures import map_figure, shares_figure
 from atlas_viz.names import MAP_TYPES
-from atlas_viz.regions import region_shapes, relation_segments
+from atlas_viz.regions import relation_segments
 from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, metric_columns
 
 from .context import ViewContext
@@ -46,12 +46,11 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
     selected = ss.get("result")
     regions = []
     if ss.get("layer_regions"):
-        idx = {rid: i for i, rid in enumerate(atlas.results["id"])}
         for r in shown[shown["map_type"].isin(visible)].itertuples():
-            regions.append((r.id, r.map_type, region_shapes(atlas.masks[idx[r.id]], atlas.terrain)))
+            regions.append((r.id, r.map_type, ctx.shapes(r.id)))
     elif selected in set(shown["id"]):
-        i = int(atlas.results.index[atlas.results["id"] == selected][0])
-        regions.append((selected, atlas.results.loc[i, "map_type"], region_shapes(atlas.masks[i], atlas.terrain)))
+        mtype = shown.loc[shown["id"] == selected, "map_type"].iloc[0]
+        regions.append((selected, mtype, ctx.shapes(selected)))
     rel = relation_segments(shown[shown["map_type"].isin(visible)]) if ss.get("layer_relations") else None
     runs_layer, run_color = None, None
     if ss.get("layer_runs") and len(ctx.runs):
