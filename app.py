@@ -18,10 +18,10 @@ from atlas_viz.filters import apply_filters, filter_runs
 from atlas_viz.names import MAP_TYPES
 from atlas_viz.paths import data_dir
 from atlas_viz.problems import DataError
-from atlas_viz.raster import Painter
+from atlas_viz.raster import Painter, Raster
 from atlas_viz.runs import RunSet, load_observations
 from atlas_viz.terrain import build_layout, continent_labels
-from atlas_viz.figures import with_run_hover
+from atlas_viz.figures import with_result_hover, with_run_hover
 from atlas_viz.fingerprint import data_fingerprint
 from views.catalogue_view import catalogue_view
 from views.context import ViewContext
@@ -49,7 +49,10 @@ DATA = data_dir(_data_arg())
 
 @st.cache_resource(show_spinner="Loading the atlas…", max_entries=2)
 def get_atlas(path: str, fingerprint: str) -> Atlas:
-    return load_atlas(path)
+    atlas = load_atlas(path)
+    if not atlas.stale and len(atlas.results):
+        atlas.results = with_result_hover(atlas.results)
+    return atlas
 
 
 @st.cache_resource(show_spinner="Placing runs…", max_entries=2)
@@ -68,6 +71,13 @@ def get_painter(path: str, fingerprint: str, _atlas: Atlas) -> Painter:
 def get_shape_store(path: str, fingerprint: str) -> dict:
     """Region outlines computed so far for this data version (filled on demand by the views)."""
     return {}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def get_raster(path: str, fingerprint: str, ids: tuple[str, ...], fog_obs: tuple[str, ...] | None,
+               _painter: Painter, _level: np.ndarray) -> Raster:
+    """The fog image for one set of shown results and observables (painting costs ~70 ms; a lookup does not)."""
+    return _painter.paint(_level)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -148,7 +158,9 @@ def main() -> None:
         cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
                                   minlength=len(atlas.layout.continent_keys_)) if len(res) else None
         labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
-        map_view(ctx, level, labels, fog_obs)
+        raster = get_raster(str(DATA), fingerprint, tuple(shown["id"]), tuple(fog_obs) if fog_obs else None,
+                            ctx.painter, level)
+        map_view(ctx, level, labels, fog_obs, raster)
     elif view == "expeditions":
         expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, placed, observed))
     else:

@@ -91,7 +91,8 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
         fig.add_trace(go.Scatter(
             x=sub["x"], y=sub["y"], mode="markers", name=label,
             marker={"color": colour, "symbol": symbol, "size": 11, "line": {"color": "white", "width": 1.2}},
-            customdata=sub["id"].to_numpy(), hovertext=[result_hover(r) for _, r in sub.iterrows()],
+            customdata=sub["id"].to_numpy(),
+            hovertext=sub[HOVER] if HOVER in sub else [result_hover(r) for _, r in sub.iterrows()],
             hoverinfo="text", legendgroup=mtype))
     if selected is not None and selected in set(results["id"]):
         row = results[results["id"] == selected].iloc[0]
@@ -154,7 +155,12 @@ def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
 
 
 HOVER = "hover"
-"""Optional column of placed runs holding their hover text, made once by ``with_run_hover``."""
+"""Optional column of results or placed runs holding their hover text, made once by ``with_*_hover``."""
+
+
+def with_result_hover(results: pd.DataFrame) -> pd.DataFrame:
+    """Results with their hover text precomputed (a new frame)."""
+    return results.assign(**{HOVER: [result_hover(r) for _, r in results.iterrows()]})
 
 
 def with_run_hover(runs: pd.DataFrame, up_to: int = 50_000) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import streamlit as st
 from atlas_viz.coverage import coverage_shares
 from atlas_viz.figures import map_figure, shares_figure
 from atlas_viz.names import MAP_TYPES
+from atlas_viz.raster import Raster
 from atlas_viz.regions import relation_segments
 from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, metric_columns
 
@@ -31,7 +32,8 @@ inside a continent the remaining axes arrange the cells the same way everywhere.
 """
 
 
-def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list[str] | None) -> None:
+def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list[str] | None, fog: Raster) -> None:
+    """``fog``: the terrain painted by coverage ``level`` (cached by app.py)."""
     ss = st.session_state
     atlas, shown = ctx.atlas, ctx.shown
     shares = coverage_shares(level)
@@ -58,7 +60,7 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
         run_color = st.sidebar.selectbox("Colour runs by", ["(none)"] + metrics, key="run_metric")
         run_color = None if run_color == "(none)" else run_color
         runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > AGGREGATE_ABOVE else ctx.runs)
-    raster = ctx.painter.paint(level if ss.get("layer_fog", True) else None)
+    raster = fog if ss.get("layer_fog", True) else ctx.painter.paint(None)
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
                      relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible)
     side = bool(ss.get("result")) or st.session_state.get("_picked_many", False)
