@@ -21,7 +21,7 @@ from atlas_viz.problems import DataError
 from atlas_viz.raster import Painter, Raster
 from atlas_viz.runs import RunSet, load_observations
 from atlas_viz.terrain import build_layout, continent_labels
-from atlas_viz.figures import with_result_hover, with_run_hover
+from atlas_viz.figures import md_escape, with_result_hover, with_run_hover
 from atlas_viz.fingerprint import data_fingerprint
 from views.catalogue_view import catalogue_view
 from views.context import ViewContext
@@ -132,7 +132,7 @@ def main() -> None:
                "laws, heuristics and conjectures, each drawn over the region of the terrain where it holds. "
                "Filter in the sidebar; click a marker to read a result.")
     for note in st.session_state.get("_link_notes", []):
-        st.info(note)
+        st.info(md_escape(note))  # notes quote URL values: never let them form links
     if atlas.problems:
         with st.expander(f"⚠️ {len(atlas.problems)} problem(s) in the data: those entries are left out, "
                          "the rest is shown", expanded=False):
@@ -143,7 +143,7 @@ def main() -> None:
     by_type = " · ".join(f"{t.replace('_', ' ')} **{int((shown['map_type'] == t).sum())}**" for t in MAP_TYPES)
     st.markdown(f"**{len(shown)}** of {len(res)} results shown: {by_type}")
     if len(res) and shown.empty:
-        st.warning("No result matches: " + "; ".join(flt.active()) + ". Remove a filter to see more.")
+        st.warning("No result matches: " + md_escape("; ".join(flt.active())) + ". Remove a filter to see more.")
     runset, placed, observed = get_runs(str(DATA), fingerprint, atlas)
     if runset.problems:
         with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):

@@ -28,8 +28,8 @@ def esc(text: object, width: int | None = None) -> str:
     """User text made safe for plotly labels: HTML-escaped, optionally wrapped with <br>."""
     s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
     if width:
-        return "<br>".join(html.escape(line) for line in textwrap.wrap(s, width)) or ""
-    return html.escape(s)
+        return "<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(s, width)) or ""
+    return html.escape(s, quote=False)  # plotly shows &quot; literally; < > & are what must not form tags
 
 
 _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")

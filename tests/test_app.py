@@ -140,3 +140,11 @@ def test_empty_catalogue_still_draws_the_terrain(tmp_path, monkeypatch):
     at = run_app(data=make_data(tmp_path, {}), monkeypatch=monkeypatch)
     assert result_points(map_spec(at)) == 0
     assert any("catalogue" in i.value and "empty" in i.value for i in at.info)
+
+
+def test_url_text_never_forms_markdown_links_or_formatting():
+    at = run_app({"q": "[click me](https://example.org/phish) **bold**", "result": "no_such_[x](y)"})
+    warning = next(w.value for w in at.warning if "No result matches" in w.value)
+    assert "\\[click me\\]\\(https\\:" in warning and "\\*\\*bold\\*\\*" in warning
+    assert "[click me](https://example.org/phish)" not in warning
+    assert all("](" not in i.value.replace("\\]\\(", "") for i in at.info)

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.catalog import citation_link, citation_text
-from atlas_viz.figures import HOVER, runs_metric_figure
+from atlas_viz.figures import HOVER, md_escape, runs_metric_figure
 from atlas_viz.regions import region_in_words
 from atlas_viz.runs import config_columns, metric_columns
 
@@ -24,7 +24,7 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
     res = atlas.results
     hit = res[res["id"] == rid]
     if hit.empty:
-        st.info(f"No result with id {rid!r} in this catalogue.")
+        st.info(md_escape(f"No result with id {rid!r} in this catalogue."))
         return
     r = hit.iloc[0]
     st.markdown(f"**{r['map_type'].replace('_', ' ').capitalize()}** · `{r['id']}`")

@@ -60,7 +60,7 @@ def sync_query(flt: Filters) -> None:
     if ss.get("view", "map") != "map":
         q["view"] = ss["view"]
     layers = [k for k in LAYERS if ss.get(f"layer_{k}")]
-    if tuple(layers) != DEFAULT_LAYERS:
+    if set(layers) != set(DEFAULT_LAYERS):
         q["layers"] = ",".join(layers)
     hidden = [t for t in MAP_TYPES if not ss.get(f"show_{t}", True)]
     if hidden:
