@@ -234,3 +234,19 @@ def test_expeditions_view_lists_filters_and_opens_one(fixture_dir, monkeypatch):
     assert any("contradicts" in t.value for t in at.text)
     at.multiselect(key="x_obs").set_value(["transfer"]).run()
     assert any("No expedition matches" in w.value for w in at.warning)
+
+
+def test_running_an_expedition_from_the_app_stores_runs_and_reranks(tmp_path, monkeypatch):
+    data = make_data(tmp_path, {"gaps.yaml": RESULTS})
+    monkeypatch.setenv("ATLAS_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["view"] = "expeditions"
+    at.run()
+    at.checkbox(key="x_runnable").check().run()
+    at.number_input(key="x_max_runs").set_value(3).run()
+    at.number_input(key="x_budget").set_value(30).run()
+    at.button(key="x_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("runs finished" in s.value and "ranked again" in s.value for s in at.success)
+    stored = pd.read_parquet(data / "runs" / SOURCE / "runs.parquet")
+    assert len(stored) == 3 and stored["test_error"].notna().any()
