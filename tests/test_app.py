@@ -148,3 +148,13 @@ def test_url_text_never_forms_markdown_links_or_formatting():
     assert "\\[click me\\]\\(https\\:" in warning and "\\*\\*bold\\*\\*" in warning
     assert "[click me](https://example.org/phish)" not in warning
     assert all("](" not in i.value.replace("\\]\\(", "") for i in at.info)
+
+
+def test_a_related_result_opens_from_the_detail_panel():
+    at = run_app({"result": "jacot2018_ntk"})
+    pick = at.selectbox(key="rel_pick_jacot2018_ntk")  # jacot2018_ntk has a long lineage: a list, not buttons
+    target = next(i for i in pick.options if "hanin2020_finite_width_ntk" in i)
+    pick.set_value(pick.options.index(target)).run()
+    assert not at.exception
+    assert qp(at, "result") == "hanin2020_finite_width_ntk"
+    assert any("hanin" in t.value.lower() for t in at.text)

@@ -11,6 +11,7 @@ from atlas_viz.runs import config_columns, metric_columns
 
 from .context import ViewContext
 
+MAX_RELATED_BUTTONS = 6
 QUALITY_HELP = {
     "Trueness": "Is it correct: proven, replicated, contested or refuted.",
     "Precision": "Qualitative, order of magnitude, or a quantitative prediction.",
@@ -57,13 +58,22 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
     related = [(kind, tgt, "→") for kind, tgt in r["relations"]]
     related += [(kind, src, "←") for src, rels in zip(res["id"], res["relations"]) for kind, tgt in rels if tgt == rid]
     if related:
-        st.caption("Related results")
-        for i, (kind, other, arrow) in enumerate(related):
-            label = f"{arrow} {kind.replace('_', ' ')}: {other}"
-            if st.button(label, key=f"rel_{rid}_{i}", help="Open this result"):
-                st.session_state["result"] = other
+        st.caption(f"Related results ({len(related)}): → this one relates to it, ← it relates to this one")
+        labels = [f"{arrow} {kind.replace('_', ' ')}: {other}" for kind, other, arrow in related]
+        if len(related) <= MAX_RELATED_BUTTONS:
+            for i, (label, (_, other, _)) in enumerate(zip(labels, related)):
+                st.button(label, key=f"rel_{rid}_{i}", help="Open this result", on_click=_open, args=(other,))
+        else:  # a long lineage reads better as one list than as a column of buttons
+            pick = st.selectbox("Open a related result", range(len(related)), index=None, key=f"rel_pick_{rid}",
+                                format_func=labels.__getitem__, placeholder=f"choose one of {len(related)}")
+            if pick is not None:
+                _open(related[pick][1])
                 st.rerun()
     show_runs_in_region(ctx, int(r.name))
+
+
+def _open(rid: str) -> None:
+    st.session_state["result"] = rid
 
 
 def show_runs_in_region(ctx: ViewContext, row: int) -> None:
