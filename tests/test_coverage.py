@@ -57,3 +57,31 @@ def test_phase_grid_marks_gaps():
     assert cell.loc[("wide", "deep"), "n_results"] == 2 and cell.loc[("wide", "deep"), "best"] == "theorem"
     assert cell.loc[("narrow", "deep"), "best"] == "heuristic"
     assert cell.loc[("narrow", "shallow"), "n_results"] == 0  # a gap
+
+
+def test_region_masks_read_off_the_product_grid_match_a_cell_by_cell_test(axes):
+    from atlas_viz.axes import cell_codes
+    from atlas_viz.regions import region_mask, region_masks
+
+    codes = cell_codes(axes)
+    regions = [{}, {"task": ("tabular",)}, {"width": ("narrow", "infinite"), "depth": ("deep",)},
+               {a.name: (a.value_names[-1],) for a in axes.axes},  # one cell (or none, if impossible)
+               {"task": ("language_modeling",), "architecture": ("linear",), "optimizer": ("gd", "adaptive")}]
+    frame = pd.DataFrame({"region": regions})
+    masks = region_masks(axes, codes, frame)
+    assert masks.shape == (len(regions), len(codes))
+    assert masks[0].all() and 0 < masks[1].sum() < len(codes)
+    for i, region in enumerate(regions):
+        assert np.array_equal(masks[i], region_mask(axes, codes, region)), region
+
+
+def test_run_hover_escapes_skips_blanks_and_keeps_the_limit():
+    from atlas_viz.figures import run_hover
+
+    runs = pd.DataFrame({"id": ["s:<b>1", "s:2"], "x": [0.0, 1.0], "task": ["<img src=x>", None],
+                         "loss": [0.123456, np.nan], "note": ["", "ok"], **{f"c{i}": [i, i] for i in range(20)}})
+    first, second = run_hover(runs, limit=5)
+    assert first.startswith("<b>run s:&lt;b&gt;1</b>") and "task: &lt;img src=x&gt;" in first
+    assert "loss: 0.1235" in first and "note" not in first and "x:" not in first
+    assert "task" not in second and "loss" not in second and "note: ok" in second
+    assert first.count("<br>") == 5 and second.count("<br>") == 5
