@@ -118,16 +118,15 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
 
 def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]], selected: str | None) -> None:
     """Region outlines: one trace per map type (polygons separated by gaps), the selected region on top."""
-    groups: dict[tuple[str, bool], tuple[list, list]] = {}
+    groups: dict[tuple[str, bool], list[np.ndarray]] = {}
+    gap = np.full((1, 2), np.nan)  # NaN ends a polygon (sent as null): one trace holds many shapes
     for rid, mtype, polys in regions:
-        xs, ys = groups.setdefault((mtype, rid == selected), ([], []))
-        for p in polys:
-            xs += list(p[:, 0]) + [None]
-            ys += list(p[:, 1]) + [None]
-    for (mtype, strong), (xs, ys) in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        groups.setdefault((mtype, rid == selected), []).extend(part for p in polys for part in (p, gap))
+    for (mtype, strong), parts in sorted(groups.items(), key=lambda kv: kv[0][1]):
         colour = MAP_TYPE_STYLE[mtype][0]
+        xy = np.concatenate(parts) if parts else np.zeros((0, 2))
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(colour, 0.22 if strong else 0.06),
+            x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.22 if strong else 0.06),
             line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
             name=f"region of {selected}" if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
             legendgroup="regions", showlegend=False))
