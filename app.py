@@ -122,7 +122,9 @@ def main() -> None:
     years = (int(res["year"].min()), int(res["year"].max())) if len(res) else (2000, 2026)
     init_state(atlas.axes, years)
     counts = res["map_type"].value_counts().to_dict() if len(res) else {}
-    sidebar(atlas.axes, years, counts)
+    # The sidebar's place is reserved now and filled after the view: its widgets' values are already in the
+    # session state, and the map reaches the browser before the thirty-odd filter widgets do.
+    side = st.sidebar.container()
     flt = current_filters(atlas.axes, years)
     shown = apply_filters(res, flt)
     sync_query(flt)
@@ -165,5 +167,6 @@ def main() -> None:
         expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, placed, observed))
     else:
         VIEW_FUNCS[view](ctx)
+    sidebar(atlas.axes, years, counts, side)
 
 main()

@@ -14,8 +14,9 @@ def pretty(value: str) -> str:
     return str(value).replace("_", " ")
 
 
-def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int]) -> None:
-    sb = st.sidebar
+def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int], sb=None) -> None:
+    """The view switch, filters and layers, drawn into ``sb`` (default: the sidebar)."""
+    sb = st.sidebar if sb is None else sb
     sb.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", horizontal=False)
     sb.text_input("Search claims, authors, titles", key="f_q", placeholder="e.g. grokking, Jacot, scaling")
     sb.multiselect("Kind of map", MAP_TYPES, key="f_types", format_func=pretty,
