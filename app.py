@@ -14,15 +14,16 @@ import streamlit as st
 from atlas_viz.atlas import Atlas, load_atlas
 from atlas_viz.coverage import cell_level, coverage_table
 from atlas_viz.expeditions import compute_expeditions
+from atlas_viz.figures import with_result_hover, with_run_hover
 from atlas_viz.filters import apply_filters, filter_runs
+from atlas_viz.fingerprint import data_fingerprint
+from atlas_viz.markdown import md_escape
 from atlas_viz.names import MAP_TYPES
 from atlas_viz.paths import data_dir
 from atlas_viz.problems import DataError
 from atlas_viz.raster import Painter, Raster
 from atlas_viz.runs import RunSet, load_observations
 from atlas_viz.terrain import build_layout, continent_labels
-from atlas_viz.figures import md_escape, with_result_hover, with_run_hover
-from atlas_viz.fingerprint import data_fingerprint
 from views.catalogue_view import catalogue_view
 from views.context import ViewContext
 from views.contribute_view import contribute_view
@@ -89,8 +90,8 @@ def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atla
 
 @st.cache_resource(show_spinner="Finding and ranking the gaps (once per change of the data)…", max_entries=2)
 def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _placed: pd.DataFrame, _observed: pd.DataFrame):
-    gaps, frame = compute_expeditions(_atlas, _placed, _observed)
     table = coverage_table(_atlas.results, _atlas.masks, _atlas.axes.observable_names, len(_atlas.terrain), _observed)
+    gaps, frame = compute_expeditions(_atlas, _placed, _observed, table=table)
     return gaps, frame, table
 
 

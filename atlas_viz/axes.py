@@ -232,6 +232,15 @@ def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
     return Axes(tuple(axes), observables, map_types, tuple(rules), digest)
 
 
+def product_index(axes: Axes, codes: pd.DataFrame) -> np.ndarray:
+    """Cell id of every combination of value codes, as an array shaped like the product of the axes
+    (-1 where the combination is impossible). ``codes`` has one column of value codes per axis, a row per cell."""
+    sizes = tuple(len(a.values) for a in axes.axes)
+    index = np.full(int(np.prod(sizes)), -1, dtype=np.int64)
+    index[np.ravel_multi_index(codes[list(axes.names)].to_numpy().astype(np.int64).T, sizes)] = np.arange(len(codes))
+    return index.reshape(sizes)
+
+
 def cell_codes(axes: Axes) -> pd.DataFrame:
     """Every cell of the terrain as one row of value codes (uint8), in a fixed order.
 

@@ -6,7 +6,6 @@ the results and runs involved), the score and its parts, and whether the CPU run
 """
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -14,6 +13,7 @@ import pandas as pd
 
 from .axes import Axes
 from .coverage import coverage_table
+from .markdown import md_escape
 from .gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_WEIGHTS, Gap, describe_values, find_gaps
 
 PART_COLUMNS = {k: f"score_{k}" for k in SCORE_WEIGHTS}
@@ -83,10 +83,14 @@ def expeditions_frame(gaps: list[Gap], axes: Axes, terrain: pd.DataFrame, result
 
 
 def compute_expeditions(atlas, placed: pd.DataFrame, observed: pd.DataFrame,
-                        observables: tuple[str, ...] | None = None,
-                        kinds: tuple[str, ...] = KINDS) -> tuple[list[Gap], pd.DataFrame]:
-    """Gaps and their expeditions frame for a loaded atlas and its placed runs (``runs.load_observations``)."""
-    table = coverage_table(atlas.results, atlas.masks, atlas.axes.observable_names, len(atlas.terrain), observed)
+                        observables: tuple[str, ...] | None = None, kinds: tuple[str, ...] = KINDS,
+                        table: pd.DataFrame | None = None) -> tuple[list[Gap], pd.DataFrame]:
+    """Gaps and their expeditions frame for a loaded atlas and its placed runs (``runs.load_observations``).
+
+    ``table``: the coverage of the whole catalogue (``coverage.coverage_table``), when the caller has it already.
+    """
+    if table is None:
+        table = coverage_table(atlas.results, atlas.masks, atlas.axes.observable_names, len(atlas.terrain), observed)
     gaps = find_gaps(atlas.axes, atlas.terrain, atlas.results, atlas.masks, table, observed, placed,
                      observables=observables or atlas.axes.observable_names, kinds=kinds)
     return gaps, expeditions_frame(gaps, atlas.axes, atlas.terrain, atlas.results)
@@ -136,9 +140,7 @@ def to_csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
     for col in ("observables", "results", "neighbours"):
         out[col] = out[col].map(lambda v: ";".join(v))
-    buf = io.StringIO()
-    neutralise_formulas(out).to_csv(buf, index=False)
-    return buf.getvalue()
+    return neutralise_formulas(out).to_csv(index=False)
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -150,12 +152,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
                   f"- where: {r.where}", f"- cells: {r.n_cells:,}; runs inside: {r.n_runs:,}",
                   f"- score {r.score:.3f} = " + ", ".join(f"{k} {getattr(r, col):.2f}" for k, col in PART_COLUMNS.items()),
                   f"- runnable on a CPU: {'yes, ' + format(r.n_runnable, ',') + ' cells' if r.runnable else 'no'}",
-                  "", _md_text(r.explanation), ""]
+                  "", md_escape(r.explanation), ""]
     if not len(frame):
         lines.append("No expedition matches the chosen kinds and observables.")
     return "\n".join(lines).rstrip() + "\n"
 
-
-def _md_text(text: str) -> str:
-    """Catalogue ids and words are plain text; keep Markdown from reading ``_`` and ``*`` as emphasis."""
-    return text.replace("\\", "\\\\").replace("_", "\\_").replace("*", "\\*").replace("<", "&lt;")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-import re
 import textwrap
 
 import numpy as np
@@ -30,19 +29,6 @@ def esc(text: object, width: int | None = None) -> str:
     if width:
         return "<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(s, width)) or ""
     return html.escape(s, quote=False)  # plotly shows &quot; literally; < > & are what must not form tags
-
-
-_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def md_escape(text: object) -> str:
-    """User text made inert inside Streamlit markdown (st.markdown, st.info, labels, ...).
-
-    Every ASCII punctuation mark is backslash-escaped, so no link, image, emphasis,
-    HTML tag or colour directive can form; the text reads the same.
-    """
-    s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
-    return _MD_PUNCT.sub(r"\\\1", s)
 
 
 def result_hover(row: pd.Series) -> str:

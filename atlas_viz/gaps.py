@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .axes import Axes
+from .axes import Axes, product_index
 from .names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
 
 KINDS = ("terra_incognita", "observed_unmapped", "mapped_untested", "frontier", "contested")
@@ -106,11 +106,8 @@ class Grid:
     def __init__(self, axes: Axes, terrain: pd.DataFrame):
         self.axes = axes
         self.sizes = tuple(len(a.values) for a in axes.axes)
-        codes = terrain[list(axes.names)].to_numpy().astype(np.int64)
-        self.n_cells = len(codes)
-        cell = np.full(int(np.prod(self.sizes)), -1, dtype=np.int64)
-        cell[np.ravel_multi_index(codes.T, self.sizes)] = np.arange(len(codes))
-        self.cell = cell.reshape(self.sizes)
+        self.n_cells = len(terrain)
+        self.cell = product_index(axes, terrain)
         self.exists = self.cell >= 0
         self.ordinal = [a.kind == "ordinal" for a in axes.axes]
         weights = np.array([a.weight for a in axes.axes], dtype=float)

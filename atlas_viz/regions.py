@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from .axes import Axes
+from .axes import Axes, product_index
 
 
 def region_mask(axes: Axes, codes: pd.DataFrame, region: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -28,10 +28,7 @@ def region_masks(axes: Axes, codes: pd.DataFrame, results: pd.DataFrame) -> np.n
     A region is a box in the product of the axes: its cells are read off a dense index of that product
     (one lookup per region, proportional to its size) instead of testing every cell of the terrain.
     """
-    sizes = tuple(len(a.values) for a in axes.axes)
-    dense = np.full(int(np.prod(sizes)), -1, dtype=np.int64)
-    dense[np.ravel_multi_index(codes[list(axes.names)].to_numpy().astype(np.int64).T, sizes)] = np.arange(len(codes))
-    dense = dense.reshape(sizes)
+    dense = product_index(axes, codes)
     out = np.zeros((len(results), len(codes)), dtype=bool)
     for i, region in enumerate(results["region"] if len(results) else []):
         box = np.ix_(*[np.array([a.code(v) for v in region.get(a.name, a.value_names)], dtype=np.int64)

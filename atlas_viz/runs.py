@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .axes import Axes, cell_codes
+from .axes import Axes, cell_codes, product_index
 from .problems import Problem
 from .regions import stable_jitter
 from .yamlio import atomic_write_bytes, atomic_write_text, read_yaml
@@ -140,11 +140,7 @@ def empty_runs(axes: Axes) -> pd.DataFrame:
 
 def cell_lookup(axes: Axes) -> np.ndarray:
     """Array from a flat index of value codes (over the full product of axes) to cell id, -1 if impossible."""
-    sizes = [len(a.values) for a in axes.axes]
-    codes = cell_codes(axes).to_numpy().astype(np.int64)
-    lookup = np.full(int(np.prod(sizes)), -1, dtype=np.int64)
-    lookup[np.ravel_multi_index(codes.T, sizes)] = np.arange(len(codes))
-    return lookup
+    return product_index(axes, cell_codes(axes)).ravel()
 
 
 def run_codes(runs: pd.DataFrame, axes: Axes) -> tuple[np.ndarray, pd.Series]:

@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.catalog import citation_link, citation_text
-from atlas_viz.figures import HOVER, md_escape, runs_metric_figure
+from atlas_viz.figures import HOVER, runs_metric_figure
+from atlas_viz.markdown import md_escape
 from atlas_viz.regions import region_in_words
 from atlas_viz.runs import config_columns, metric_columns
 

@@ -8,7 +8,8 @@ import streamlit as st
 from atlas_viz.coverage import cell_level
 from atlas_viz.expedition_runner import plan_sweep, run_sweep
 from atlas_viz.expeditions import PART_COLUMNS, select, to_csv, to_markdown
-from atlas_viz.figures import map_figure, md_escape
+from atlas_viz.figures import map_figure
+from atlas_viz.markdown import md_escape
 from atlas_viz.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_HELP, SCORE_WEIGHTS, Gap
 
 from .context import ViewContext
@@ -121,12 +122,12 @@ def _runner(ctx: ViewContext, gap: Gap, n_runnable: int) -> None:
     a, b = st.columns(2)
     budget = a.number_input("Time budget (s)", 5, MAX_BUDGET, 60, step=5, key="x_budget")
     max_runs = b.number_input("Runs at most", 1, 300, 40, step=5, key="x_max_runs")
-    plan = plan_sweep(ctx.atlas.axes, ctx.atlas.terrain, gap.cells, gap.id, max_runs=int(max_runs))
-    st.caption(f"{n_runnable:,} of its cells can be trained here; the sweep plans {len(plan)} runs (each cell, then "
-               "new seeds). Every finished run is stored at once in runs/expeditions; pressing Stop (top right) or "
-               "leaving the page keeps what finished.")
+    st.caption(f"{n_runnable:,} of its cells can be trained here; the sweep takes each cell once, then again with "
+               f"new seeds, up to {int(max_runs)} runs. Every finished run is stored at once in runs/expeditions; "
+               "pressing Stop (top right) or leaving the page keeps what finished.")
     if not st.button("Run this expedition", type="primary", key="x_run", width="stretch"):
         return
+    plan = plan_sweep(ctx.atlas.axes, ctx.atlas.terrain, gap.cells, gap.id, max_runs=int(max_runs))
     bar = st.progress(0.0, text=f"0 of {len(plan)} runs")
     report = run_sweep(ctx.data_dir, ctx.atlas.axes, plan, budget=float(budget),
                        progress=lambda done, total, text: bar.progress(done / total, text=f"{done} of {total}: {text}"),
