@@ -64,14 +64,25 @@ class Axis:
         return any(v.bin is not None for v in self.values)
 
     def bin_codes(self, numbers: np.ndarray) -> np.ndarray:
-        """Codes of the values whose ``bin`` holds each number; -1 where none does."""
+        """Codes of the values whose ``bin`` holds each number (the first such value); -1 where none does."""
+        edges, codes = self._bin_table
         x = np.asarray(numbers, dtype=float)
-        out = np.full(x.shape, -1, dtype=np.int16)
-        for i, v in enumerate(self.values):
-            if v.bin is not None:
-                lo, hi = v.bin
-                out[(x >= lo) & (x < hi) & (out < 0)] = i
-        return out
+        if not len(edges):
+            return np.full(x.shape, -1, dtype=np.int16)
+        # Interval k is [edges[k], edges[k+1]); below the first edge, at or past the last, or NaN: -1.
+        k = np.searchsorted(edges, x, side="right")
+        k[np.isnan(x)] = 0
+        return codes[k]
+
+    @cached_property
+    def _bin_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bins' edges, sorted, and the code of each interval between them, padded with -1 both ends."""
+        bins = [(i, v.bin) for i, v in enumerate(self.values) if v.bin is not None]
+        edges = np.unique([e for _, b in bins for e in b]).astype(float)
+        codes = np.full(len(edges) + 1, -1, dtype=np.int16)
+        for k in range(len(edges) - 1):
+            codes[k + 1] = next((i for i, (lo, hi) in bins if lo <= edges[k] and edges[k + 1] <= hi), -1)
+        return edges, codes
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ value from ``axes.yaml`` and list the axis in ``imputed``.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -30,11 +30,13 @@ import yaml
 from .axes import Axes, cell_codes, product_index
 from .problems import Problem
 from .regions import stable_jitter
-from .yamlio import atomic_write_bytes, atomic_write_text, read_yaml
+from .yamlio import atomic_write, atomic_write_text, read_yaml
 
 RUNS_DIR = "runs"
 TABLE_FILE = "runs.parquet"
 SOURCE_FILE = "source.yaml"
+DICTIONARY_PROBE = 10_000
+"""Rows looked at to decide whether a numeric column is dictionary encoded in Parquet."""
 CONFIG_PREFIX = "config."
 DEFAULT_OBSERVABLES = ("generalization", "training_dynamics")
 SLUG_RE = re.compile(r"[^a-z0-9_]+")
@@ -75,31 +77,34 @@ def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, 
     """
     folder = source_dir(data_dir, slug)
     folder.mkdir(parents=True, exist_ok=True)
-    table = table.copy()
-    table["run_id"] = table["run_id"].astype(str)
+    if not pd.api.types.is_string_dtype(table["run_id"]):
+        table = table.assign(run_id=table["run_id"].astype(str))
     if append and (folder / TABLE_FILE).exists():
         old = pd.read_parquet(folder / TABLE_FILE)
         old = old[~old["run_id"].isin(set(table["run_id"]))]
         table = pd.concat([old, table], ignore_index=True)
-    atomic_write_bytes(folder / TABLE_FILE, parquet_bytes(table))
+    atomic_write(folder / TABLE_FILE, lambda fh: write_parquet(table, fh))
     meta = {**meta, "rows": int(len(table))}
     atomic_write_text(folder / SOURCE_FILE, yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
     return folder
 
 
-def parquet_bytes(table: pd.DataFrame) -> bytes:
-    """A frame as Parquet, written fast: dictionary encoding only for text and categories, no statistics.
+def write_parquet(table: pd.DataFrame, where: BinaryIO | Path) -> None:
+    """Write a frame as Parquet, fast: dictionary encoding only where it pays, no statistics.
 
-    (Dictionaries on a million distinct floats and per-page statistics cost half the write time.)
+    Text, categories and numbers with few distinct values (judged on the first rows) are dictionary
+    encoded; a dictionary over a million distinct floats, and per-page statistics, would cost half
+    the write time for nothing.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     arrow = pa.Table.from_pandas(table, preserve_index=False)
-    text = [f.name for f in arrow.schema if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))]
-    buf = io.BytesIO()
-    pq.write_table(arrow, buf, use_dictionary=text or False, write_statistics=False)
-    return buf.getvalue()
+    head = table.head(DICTIONARY_PROBE)
+    dictionary = [f.name for f in arrow.schema
+                  if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
+                  or head[f.name].nunique() <= DICTIONARY_PROBE // 100]
+    pq.write_table(arrow, where, use_dictionary=dictionary or False, write_statistics=False)
 
 
 def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import yaml
 
@@ -68,17 +69,21 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old file or the new one, never a part.
+    """Write a file so that readers see the old file or the new one, never a part."""
+    atomic_write(path, lambda fh: fh.write(data))
 
-    Writes a temporary file in the same directory, flushes it to disk, then
-    renames it over ``path`` (an atomic operation on POSIX file systems).
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write`` on a temporary file in the same directory, flush it to disk, then rename it over
+    ``path`` (an atomic operation on POSIX file systems): readers see the old file or the new one, never
+    a part, and a failing ``write`` leaves ``path`` untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)

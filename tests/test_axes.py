@@ -33,6 +33,21 @@ def test_bins_place_numbers(axes):
         ["narrow", "moderate", "moderate", "wide", None, None]
 
 
+def test_bin_codes_agree_with_the_first_bin_that_holds_each_number(axes):
+    rng = np.random.default_rng(1)
+    for axis in (a for a in axes.axes if a.binned):
+        edges = np.array([e for v in axis.values if v.bin for e in v.bin], dtype=float)
+        finite = edges[np.isfinite(edges)]
+        x = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
+                            rng.uniform(finite.min() - 1, finite.max() * 2, 2000), 10 ** rng.uniform(-9, 9, 2000),
+                            [np.nan, -1.0, 0.0]])
+        expected = np.full(len(x), -1)
+        for i, v in enumerate(axis.values):  # the definition: the first value in file order whose bin holds x
+            if v.bin:
+                expected[(x >= v.bin[0]) & (x < v.bin[1]) & (expected < 0)] = i
+        assert (axis.bin_codes(x) == expected).all(), axis.name
+
+
 def test_bad_axes_name_the_field():
     data = {"axes": [{"name": "width", "kind": "ordinal", "values": [{"name": "a", "bin": [5, 1]}, {"name": "a"}]}],
             "observables": [{"name": "x"}], "map_types": [{"name": "theorem"}]}

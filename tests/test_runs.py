@@ -126,6 +126,19 @@ def test_each_bad_row_is_reported_and_the_good_rows_import(mapping, axes, row, f
     assert hits, msgs(r)
 
 
+@pytest.mark.parametrize("storage", ["pyarrow", "python"])
+def test_first_row_of_each_id(storage):
+    from atlas_viz.run_import import _first_rows
+
+    rng = np.random.default_rng(0)
+    ids = pd.Series(rng.choice(["a", "b", "c", "d", "é", ""], 300), dtype=pd.StringDtype(storage))
+    rows = np.sort(rng.choice(300, 200, replace=False))
+    first = _first_rows(ids, rows)
+    seen: dict[str, int] = {}
+    expected = [seen.setdefault(ids[r], r) for r in rows]  # the definition: first of ``rows`` with that id
+    assert list(first) == expected
+
+
 def test_empty_cells_keep_the_run_with_the_axis_unknown(mapping, axes):
     r = run(HEADER + GOOD_ROWS + "r3,,adam,0.001,,0.3,3\n", mapping, axes)
     assert len(r.table) == 3
