@@ -14,7 +14,7 @@ import streamlit as st
 from atlas_viz.atlas import Atlas, load_atlas
 from atlas_viz.coverage import cell_level, coverage_table
 from atlas_viz.expeditions import compute_expeditions
-from atlas_viz.figures import with_result_hover, with_run_hover
+from atlas_viz.figures import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.filters import apply_filters, filter_runs
 from atlas_viz.fingerprint import data_fingerprint
 from atlas_viz.markdown import md_escape
@@ -109,14 +109,21 @@ def rebuild(path: str, fingerprint: str) -> None:
 
 
 def main() -> None:
+    # The first run of a session shows the map's frame at once; the browser meanwhile loads the charting
+    # library, which it would otherwise start fetching only when the real map arrives (seconds later).
+    frame = st.empty()
+    if not st.session_state.get("_drawn"):
+        frame.plotly_chart(skeleton_figure(), key="map_skeleton", config={"staticPlot": True})
     fingerprint = data_fingerprint(DATA)
     try:
         atlas = get_atlas(str(DATA), fingerprint)
     except DataError as err:
+        frame.empty()
         st.error(f"The coordinate system {DATA / 'axes.yaml'} cannot be used; fix these problems:")
         st.code("\n".join(str(p) for p in err.problems), language=None)
         st.stop()
     if atlas.stale:
+        frame.empty()
         rebuild(str(DATA), fingerprint)
         st.stop()
     res = atlas.results
@@ -153,6 +160,8 @@ def main() -> None:
             st.code("\n".join(str(p) for p in runset.problems), language=None)
     ctx = ViewContext(DATA, fingerprint, atlas, runset, filter_runs(placed, flt), shown, flt,
                       get_painter(str(DATA), fingerprint, atlas), get_shape_store(str(DATA), fingerprint))
+    frame.empty()  # the view draws in its own place
+    st.session_state["_drawn"] = True
     view = st.session_state.get("view", "map")
     if view == "map":
         table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas, observed)

@@ -227,6 +227,16 @@ def phase_figure(grid: pd.DataFrame, x_axis: str, y_axis: str, x_values: tuple[s
     return fig
 
 
+def skeleton_figure(height: int = 420) -> go.Figure:
+    """An empty sea with a loading note: the map's frame while the first load of a session runs."""
+    fig = go.Figure()
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor=SEA,
+                      xaxis={"visible": False}, yaxis={"visible": False},
+                      annotations=[dict(text="Drawing the map…", showarrow=False, x=0.5, y=0.5, xref="paper",
+                                        yref="paper", font={"size": 16, "color": "#5b6b7a"})])
+    return fig
+
+
 def shares_figure(shares: pd.DataFrame) -> go.Figure:
     """One thin stacked bar: the share of terrain at each coverage level, labelled (it doubles as the legend)."""
     fig = go.Figure()

@@ -49,8 +49,9 @@ class Painter:
         iy = np.clip(((self.y1 - y) / self.height * (self.h - 1)).round().astype(np.int64), 0, self.h - 1)
         offsets = [(dx, dy) for dx in range(-dot, dot + 1) for dy in range(-dot, dot + 1) if dx * dx + dy * dy <= dot * dot + 1]
         # (n_offsets, n_cells) flat pixel index of every disc pixel of every cell
-        self.pix = np.stack([np.clip(iy + dy, 0, self.h - 1) * self.w + np.clip(ix + dx, 0, self.w - 1)
-                             for dx, dy in offsets])
+        self.pix = np.empty((len(offsets), len(x)), dtype=np.int32)
+        for k, (dx, dy) in enumerate(offsets):
+            self.pix[k] = np.clip(iy + dy, 0, self.h - 1) * self.w + np.clip(ix + dx, 0, self.w - 1)
 
     def paint(self, level: np.ndarray | None, highlight: np.ndarray | None = None) -> Raster:
         """Colour cells by level (``None``: plain land); the best level wins where cells share a pixel."""

@@ -56,17 +56,16 @@ def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataF
     A region spread over several continents has its centre in the ocean; taking the
     nearest cell of the region keeps the marker on land, inside its own region.
     """
-    xy = terrain[["x", "y"]].to_numpy()
+    x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
     rows = []
     for mask in masks:
-        pts = xy[mask]
-        if len(pts) == 0:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
             rows.append((np.nan, np.nan, -1, 0))
             continue
-        centre = pts.mean(axis=0)
-        k = int(np.argmin(((pts - centre) ** 2).sum(axis=1)))
-        cell = int(np.flatnonzero(mask)[k])
-        rows.append((*pts[k], cell, int(mask.sum())))
+        px, py = x[idx], y[idx]
+        cell = int(idx[np.argmin((px - px.mean()) ** 2 + (py - py.mean()) ** 2)])
+        rows.append((x[cell], y[cell], cell, len(idx)))
     out = pd.DataFrame(rows, columns=["x", "y", "cell", "n_cells"], index=results.index)
     out[["x", "y"]] += stable_jitter(results["id"], jitter, "result")
     out["extent"] = out["n_cells"] / max(len(terrain), 1)

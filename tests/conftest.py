@@ -42,6 +42,15 @@ def make_data(tmp: Path, results: dict[str, str | bytes] | None = None, with_ter
     return data
 
 
+@pytest.fixture(autouse=True, scope="session")
+def parse_cache(tmp_path_factory):
+    """The suite keeps its parsed-YAML cache to itself (never the user's ~/.cache)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ATLAS_CACHE", str(tmp_path_factory.mktemp("atlas_cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return make_data(tmp_path)

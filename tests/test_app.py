@@ -60,6 +60,12 @@ def test_map_view_draws_every_result_with_ids():
     assert any("LANGUAGE" in a["text"] for a in spec["layout"]["annotations"])
 
 
+def test_the_loading_frame_is_gone_once_the_map_is_drawn():
+    at = run_app()
+    assert [c.proto.id for c in at.get("plotly_chart") if "map_skeleton" in c.proto.id] == []
+    assert at.session_state["_drawn"] and map_spec(at)["data"]
+
+
 def test_filter_by_map_type_changes_the_count():
     at = run_app()
     before = result_points(map_spec(at))

@@ -109,3 +109,24 @@ def test_region_any_and_omitted_axes_mean_every_value(axes):
     assert rows[0]["region"]["task"] == axes["task"].value_names
     rows, _ = parse_results_text(entry(region="{task: any, width: [infinite, narrow]}"), "f.yaml", axes)
     assert rows[0]["region"]["width"] == ("narrow", "infinite")  # axis order, not file order
+
+
+def test_parsed_yaml_is_kept_and_read_back_only_for_the_same_bytes(tmp_path, monkeypatch):
+    from atlas_viz.yamlio import parse_cache_dir, read_yaml
+
+    monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD)
+    first, problems = read_yaml(path)
+    assert not problems and len(list(parse_cache_dir().glob("*.json"))) == 1
+    assert read_yaml(path) == (first, [])                      # read back from the cache, identical
+    path.write_text(GOOD.replace("Ada Alpha", "Ada Beta"))     # new bytes: parsed again, never the old parse
+    assert read_yaml(path)[0][0]["citation"]["authors"] == ["Ada Beta"]
+    for entry in parse_cache_dir().glob("*.json"):             # a damaged cache entry is parsed again
+        entry.write_text("{not json")
+    assert read_yaml(path)[0][0]["citation"]["authors"] == ["Ada Beta"]
+    path.write_text("- when: 2020-01-01\n")                    # a date is not JSON: parsed each time, not kept
+    assert str(read_yaml(path)[0][0]["when"]) == "2020-01-01"
+    assert len(list(parse_cache_dir().glob("*.json"))) == 2
+    path.write_text("- id: [unclosed\n")                        # a broken file is reported, never cached
+    assert read_yaml(path)[1] and len(list(parse_cache_dir().glob("*.json"))) == 2
