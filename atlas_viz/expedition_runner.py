@@ -124,28 +124,26 @@ def realise(values: dict[str, str], reference: dict[str, float]) -> dict | None:
 
 
 def realisable_cells(axes: Axes, terrain: pd.DataFrame, cells: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask over ``cells`` (default: every cell): which ones a CPU expedition can realise."""
+    """Boolean mask over ``cells`` (default: every cell): which ones a CPU expedition can realise.
+
+    Whether :func:`realise` finds numbers depends on task, architecture, width, depth and data regime; the
+    optimizer and parameterization only need to be supported, and the learning rate never matters. So
+    ``realise`` runs once per distinct combination of the five (a few hundred), not once per cell.
+    """
     cells = np.arange(len(terrain)) if cells is None else np.asarray(cells, dtype=np.int64)
-    codes = terrain[list(axes.names)].to_numpy()[cells]
-    if not len(codes):
+    if not len(cells):
         return np.zeros(0, dtype=bool)
-    uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
+    deciding = ["task", "architecture", "width", "depth", "data_regime"]
+    uniq, inverse = np.unique(terrain[deciding].to_numpy()[cells], axis=0, return_inverse=True)
+    probe = {"optimizer": OPTIMIZERS[0], "parameterization": PARAMETERIZATIONS[0],
+             "learning_rate": next(iter(LR_FACTORS))}
     reference = axes["learning_rate"].reference
-    ok = np.array([realise({a.name: a.value_names[c] for a, c in zip(axes.axes, row)}, reference) is not None
-                   for row in uniq], dtype=bool) if len(uniq) < 50_000 else _realisable_fast(axes, uniq, reference)
-    return ok[inverse.ravel()]
-
-
-def _realisable_fast(axes: Axes, uniq: np.ndarray, reference: dict) -> np.ndarray:
-    """The same check, memoised over the axes that decide it (for very many distinct cells)."""
-    memo: dict[tuple, bool] = {}
-    out = np.zeros(len(uniq), dtype=bool)
-    for i, row in enumerate(uniq):
-        key = tuple(row)
-        if key not in memo:
-            memo[key] = realise({a.name: a.value_names[c] for a, c in zip(axes.axes, row)}, reference) is not None
-        out[i] = memo[key]
-    return out
+    ok = np.array([realise({**probe, **{a: axes[a].value_names[c] for a, c in zip(deciding, row)}}, reference)
+                   is not None for row in uniq], dtype=bool)[inverse.ravel()]
+    for name, supported in (("optimizer", OPTIMIZERS), ("parameterization", PARAMETERIZATIONS)):
+        codes = [axes[name].code(v) for v in supported if v in axes[name].value_names]
+        ok &= np.isin(terrain[name].to_numpy()[cells], codes)
+    return ok
 
 
 def plan_sweep(axes: Axes, terrain: pd.DataFrame, cells: np.ndarray, expedition: str = "", max_runs: int = 60,

@@ -169,16 +169,21 @@ def grow_box(grid: Grid, allowed: np.ndarray, seed: tuple[int, ...], order: list
     """Grow a box from ``seed`` while every entry stays ``allowed`` (gap or impossible) and each added
     slab holds at least one real cell. Ordinal axes grow by adjacent values, nominal axes by any value."""
     sets = [[int(s)] for s in seed]
+    every = [np.arange(k) for k in grid.sizes]
     changed = True
     while changed:
         changed = False
         for j in order:
-            for v in grid.steps(j, np.array(sets[j])):
-                idx = [np.array(sets[i]) if i != j else np.array([v]) for i in range(len(sets))]
-                slab = np.ix_(*idx)
-                if allowed[slab].all() and grid.exists[slab].any():
-                    sets[j] = sorted(sets[j] + [int(v)])
-                    changed = True
+            steps = grid.steps(j, np.array(sets[j]))
+            if not len(steps):
+                continue
+            # One look at the box stretched over all of axis j answers for every value one step away.
+            idx = np.ix_(*[every[j][steps] if i == j else np.array(sets[i]) for i in range(len(sets))])
+            others = tuple(i for i in range(len(sets)) if i != j)
+            fits = allowed[idx].all(axis=others) & grid.exists[idx].any(axis=others)
+            if fits.any():
+                sets[j] = sorted(sets[j] + [int(v) for v in steps[fits]])
+                changed = True
     return [np.array(s, dtype=np.int64) for s in sets]
 
 

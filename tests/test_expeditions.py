@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from atlas_viz.atlas import load_atlas
 from atlas_viz.cli import main
 from atlas_viz.coverage import coverage_table
-from atlas_viz.expedition_runner import SOURCE, plan_sweep, run_sweep
+from atlas_viz.expedition_runner import SOURCE, plan_sweep, realisable_cells, realise, run_sweep
 from atlas_viz.expeditions import compute_expeditions, select, to_csv, to_markdown, to_records
 from atlas_viz.gaps import SCORE_WEIGHTS, find_gaps
 from atlas_viz.names import OBSERVED, TERRA_INCOGNITA
@@ -166,6 +166,16 @@ def test_expeditions_frame_explains_each_gap(loaded):
     assert set(records[0]["cells"]) == set(atlas.axes.names)
     md, csv = to_markdown(frame.head(3)), to_csv(frame.head(3))
     assert md.count("\n## ") == 3 and csv.splitlines()[0].startswith("id,kind,observables")
+
+
+def test_realisable_cells_agree_with_realise_cell_by_cell():
+    atlas = load_atlas(ROOT / "data")
+    cells = np.random.default_rng(3).choice(len(atlas.terrain), 3000, replace=False)
+    rows = atlas.terrain[list(atlas.axes.names)].to_numpy()[cells]
+    reference = atlas.axes["learning_rate"].reference
+    expected = [realise({a.name: a.value_names[c] for a, c in zip(atlas.axes.axes, row)}, reference) is not None
+                for row in rows]
+    assert list(realisable_cells(atlas.axes, atlas.terrain, cells)) == expected and any(expected)
 
 
 def test_a_short_real_expedition_lands_in_the_gap_and_lifts_the_fog(tmp_path):
