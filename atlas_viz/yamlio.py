@@ -93,14 +93,15 @@ def _keep_parse(path: Path, data: object) -> None:
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
         if json.loads(text) == data:
-            atomic_write_text(path, text)
+            atomic_write_text(path, text, durable=False)
     except (TypeError, ValueError, OSError):
         pass
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    """Write UTF-8 text atomically (see :func:`atomic_write`)."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data), durable)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -108,10 +109,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda fh: fh.write(data))
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object], durable: bool = True) -> None:
     """Call ``write`` on a temporary file in the same directory, flush it to disk, then rename it over
     ``path`` (an atomic operation on POSIX file systems): readers see the old file or the new one, never
-    a part, and a failing ``write`` leaves ``path`` untouched.
+    a part, and a failing ``write`` leaves ``path`` untouched. ``durable=False`` skips the sync to disk
+    (for caches: after a power cut the file may be empty, never half of another).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +122,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
