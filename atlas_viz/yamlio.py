@@ -12,6 +12,8 @@ import yaml
 
 from .problems import Problem
 
+PARSE_CACHE_VERSION = 1
+"""Part of every parse-cache key: bump it when the loader's rules change."""
 MAX_YAML_BYTES = 2 * 1024 * 1024
 """A catalogue file above this size is refused (a result is a few hundred bytes)."""
 
@@ -81,9 +83,10 @@ def parse_cache_dir() -> Path:
 
 
 def _parse_cache_file(raw: bytes) -> Path:
-    """The cache entry of a file's bytes: named by their hash and the parser's version, so a changed file
-    or a new PyYAML never reads an old parse."""
-    key = hashlib.sha256(f"{yaml.__version__}|{_SAFE.__name__}|".encode() + raw).hexdigest()
+    """The cache entry of a file's bytes: named by their hash and the parser's version, so a changed file,
+    a new PyYAML or a change to what :class:`_PlainLoader` accepts (bump PARSE_CACHE_VERSION) never reads
+    an old parse."""
+    key = hashlib.sha256(f"{PARSE_CACHE_VERSION}|{yaml.__version__}|{_SAFE.__name__}|".encode() + raw).hexdigest()
     return parse_cache_dir() / f"{key}.json"
 
 

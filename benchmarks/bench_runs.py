@@ -39,7 +39,8 @@ from atlas_viz.coverage import cell_level, coverage_table  # noqa: E402
 from atlas_viz.figures import map_figure  # noqa: E402
 from atlas_viz.filters import Filters, filter_runs  # noqa: E402
 from atlas_viz.raster import Painter  # noqa: E402
-from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, run_cells, write_parquet  # noqa: E402
+from atlas_viz.runs import (AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, run_cells,  # noqa: E402
+                            write_parquet)
 from atlas_viz.yamlio import atomic_write  # noqa: E402
 
 MAPPING = """\
