@@ -182,16 +182,9 @@ def _value(text: str, i: int) -> tuple[str, int]:
             j += 1
         return text[i + 1:], n
     if text[i] == '"':
-        depth, j = 0, i + 1
-        while j < n:
-            c = text[j]
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth = max(depth - 1, 0)
-            elif c == '"' and depth == 0 and text[j - 1] != "\\":
+        for j, c in _outside_braces(text, i + 1):
+            if c == '"' and text[j - 1] != "\\":
                 return text[i + 1:j], j + 1
-            j += 1
         return text[i + 1:], n
     m = re.compile(r"[^\s,#{}()\"]+").match(text, i)
     if not m:
@@ -216,23 +209,29 @@ def _clean(value: str) -> str:
     return " ".join(s.split())
 
 
-def _split_and(value: str) -> list[str]:
-    """Names of an author field: split on ' and ' outside braces."""
-    parts, depth, start, i, n = [], 0, 0, 0, len(value)
-    low = value.lower()
-    while i < n:
-        c = value[i]
+def _outside_braces(text: str, start: int = 0):
+    """(position, character) of each character of ``text`` from ``start`` that lies outside every {...}
+    group (an unmatched ``}`` is ignored)."""
+    depth = 0
+    for j in range(start, len(text)):
+        c = text[j]
         if c == "{":
             depth += 1
         elif c == "}":
             depth = max(depth - 1, 0)
-        elif depth == 0 and low.startswith("and", i) and i > 0 and value[i - 1].isspace() and \
+        elif depth == 0:
+            yield j, c
+
+
+def _split_and(value: str) -> list[str]:
+    """Names of an author field: split on ' and ' outside braces."""
+    parts, start, n = [], 0, len(value)
+    low = value.lower()
+    for i, _ in _outside_braces(value):
+        if i >= start and i > 0 and low.startswith("and", i) and value[i - 1].isspace() and \
                 (i + 3 >= n or value[i + 3].isspace()):
             parts.append(value[start:i])
             start = i + 3
-            i += 3
-            continue
-        i += 1
     parts.append(value[start:])
     return [p for p in (q.strip() for q in parts) if p]
 

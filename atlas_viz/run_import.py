@@ -105,13 +105,8 @@ def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list
     empty = RawTable(None, np.zeros(0, np.int64), "line", problems)
     frame, skipped, nrows = None, [], None
     for enc in encodings:
-        buf = io.BytesIO(data) if isinstance(data, bytes) else data
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                frame = pd.read_csv(buf, encoding=enc, on_bad_lines="warn", dtype={c: str for c in str_columns},
-                                    nrows=nrows, skipinitialspace=False)
-            skipped = [m for w in caught for m in _SKIP_RE.findall(str(w.message))]
+            frame, skipped = _parse_csv(data, enc, str_columns, nrows)
         except UnicodeDecodeError as err:
             if enc == "utf-8":
                 problems.append(Problem(file_name, "", "", f"is not UTF-8 text (byte {err.start}: "
@@ -131,11 +126,7 @@ def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list
                                         "line after it are skipped; close or remove the quote"))
                 nrows = max(row - 1, 0)
                 try:
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always")
-                        frame = pd.read_csv(io.BytesIO(data) if isinstance(data, bytes) else data, encoding=enc,
-                                            on_bad_lines="warn", dtype={c: str for c in str_columns}, nrows=nrows)
-                    skipped = [m2 for w in caught for m2 in _SKIP_RE.findall(str(w.message))]
+                    frame, skipped = _parse_csv(data, enc, str_columns, nrows)
                 except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err2:
                     problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err2}"))
                     return empty
@@ -161,6 +152,16 @@ def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list
     if n == 0:
         problems.append(Problem(file_name, "", "", "has a header but no rows"))
     return RawTable(frame.reset_index(drop=True), lines[:n], "line", problems, len(skipped))
+
+
+def _parse_csv(data: Path | bytes, encoding: str, str_columns: list[str],
+               nrows: int | None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """One pandas read; ragged lines are skipped and returned as (line number, pandas' reason)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = pd.read_csv(io.BytesIO(data) if isinstance(data, bytes) else data, encoding=encoding,
+                            on_bad_lines="warn", dtype={c: str for c in str_columns}, nrows=nrows)
+    return frame, [m for w in caught for m in _SKIP_RE.findall(str(w.message))]
 
 
 class _Reporter:
