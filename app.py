@@ -12,18 +12,18 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.atlas import Atlas, load_atlas
-from atlas_viz.coverage import cell_level, coverage_table
-from atlas_viz.expeditions import compute_expeditions
-from atlas_viz.figures import skeleton_figure, with_result_hover, with_run_hover
-from atlas_viz.filters import apply_filters, filter_runs
-from atlas_viz.fingerprint import data_fingerprint
-from atlas_viz.markdown import md_escape
-from atlas_viz.names import MAP_TYPES
-from atlas_viz.paths import data_dir
-from atlas_viz.problems import DataError
-from atlas_viz.raster import Painter, Raster
-from atlas_viz.runs import RunSet, load_observations
-from atlas_viz.terrain import build_layout, continent_labels
+from atlas_viz.coverage.levels import cell_level, coverage_table
+from atlas_viz.expeditions.ranking import compute_expeditions
+from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
+from atlas_viz.catalogue.filters import apply_filters, filter_runs
+from atlas_viz.io.fingerprint import data_fingerprint
+from atlas_viz.core.text import md_escape
+from atlas_viz.core.names import MAP_TYPES
+from atlas_viz.io.paths import data_dir
+from atlas_viz.core.problems import DataError
+from atlas_viz.figures.raster import Painter, Raster
+from atlas_viz.runs.store import RunSet, load_observations
+from atlas_viz.terrain.layout import build_layout, continent_labels
 from views.catalogue_view import catalogue_view
 from views.context import ViewContext
 from views.contribute_view import contribute_view

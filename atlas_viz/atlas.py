@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .axes import Axes, load_axes
-from .catalog import Catalog, load_catalog
-from .problems import Problem
-from .regions import region_masks, result_positions
-from .terrain import TerrainLayout, cached_layout, terrain_frame
+from atlas_viz.terrain.axes import Axes, load_axes
+from atlas_viz.catalogue.loader import Catalog, load_catalog
+from atlas_viz.core.problems import Problem
+from atlas_viz.coverage.regions import region_masks, result_positions
+from atlas_viz.terrain.layout import TerrainLayout, cached_layout, terrain_frame
 
 
 @dataclass

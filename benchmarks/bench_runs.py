@@ -31,17 +31,16 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from atlas_viz.atlas import load_atlas  # noqa: E402
-from atlas_viz.cli import main as cli_main  # noqa: E402
-from atlas_viz.coverage import cell_level, coverage_table  # noqa: E402
-from atlas_viz.figures import map_figure  # noqa: E402
-from atlas_viz.filters import Filters, filter_runs  # noqa: E402
-from atlas_viz.raster import Painter  # noqa: E402
-from atlas_viz.runs import (AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, run_cells,  # noqa: E402
+from atlas_viz.cli.main import main as cli_main  # noqa: E402
+from atlas_viz.coverage.levels import cell_level, coverage_table  # noqa: E402
+from atlas_viz.figures.maps import map_figure  # noqa: E402
+from atlas_viz.catalogue.filters import Filters, filter_runs  # noqa: E402
+from atlas_viz.figures.raster import Painter  # noqa: E402
+from atlas_viz.runs.store import (AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, run_cells,  # noqa: E402
                             write_parquet)
-from atlas_viz.yamlio import atomic_write  # noqa: E402
+from atlas_viz.io.yamlio import atomic_write  # noqa: E402
 
 MAPPING = """\
 source: {name: synthetic million, url: "https://example.org", license: CC0-1.0}

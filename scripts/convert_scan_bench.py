@@ -31,14 +31,13 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from atlas_viz.axes import load_axes  # noqa: E402
-from atlas_viz.mapping import parse_mapping  # noqa: E402
-from atlas_viz.paths import data_dir  # noqa: E402
-from atlas_viz.run_import import import_table, source_meta  # noqa: E402
-from atlas_viz.runs import save_runs, source_dir  # noqa: E402
-from atlas_viz.yamlio import atomic_write_text  # noqa: E402
+from atlas_viz.terrain.axes import load_axes  # noqa: E402
+from atlas_viz.runs.mapping import parse_mapping  # noqa: E402
+from atlas_viz.io.paths import data_dir  # noqa: E402
+from atlas_viz.runs.importer import import_table, source_meta  # noqa: E402
+from atlas_viz.runs.store import save_runs, source_dir  # noqa: E402
+from atlas_viz.io.yamlio import atomic_write_text  # noqa: E402
 
 SLUG = "scan_bench_llm"
 MAPPING = {

@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from atlas_viz.atlas import load_atlas  # noqa: E402
-from atlas_viz.expedition_runner import SOURCE, TASKS, plan_sweep, run_sweep  # noqa: E402
-from atlas_viz.expeditions import compute_expeditions, select  # noqa: E402
-from atlas_viz.runs import load_observations  # noqa: E402
+from atlas_viz.expeditions.runner import SOURCE, TASKS, plan_sweep, run_sweep  # noqa: E402
+from atlas_viz.expeditions.ranking import compute_expeditions, select  # noqa: E402
+from atlas_viz.runs.store import load_observations  # noqa: E402
 
 
 def stored(placed) -> tuple[int, set[str]]:

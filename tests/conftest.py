@@ -58,6 +58,6 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def axes():
-    from atlas_viz.axes import load_axes
+    from atlas_viz.terrain.axes import load_axes
 
     return load_axes(BUNDLED / "axes.yaml")

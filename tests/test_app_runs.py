@@ -1,7 +1,7 @@
 """The runs view, driven headless: stored sources, the upload path with mapping, preview, problems and import."""
 from streamlit.testing.v1 import AppTest
 
-from atlas_viz.runs import load_runs
+from atlas_viz.runs.store import load_runs
 
 from conftest import ROOT, make_data
 

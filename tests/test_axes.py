@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from atlas_viz.axes import cell_codes, parse_axes
-from atlas_viz.problems import DataError
+from atlas_viz.terrain.axes import cell_codes, parse_axes
+from atlas_viz.core.problems import DataError
 
 
 def test_bundled_axes_have_the_issue_vocabulary(axes):

@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from atlas_viz.axes import load_axes
-from atlas_viz.catalog import load_catalog
-from atlas_viz.filters import Filters, apply_filters
-from atlas_viz.names import MAP_TYPES
+from atlas_viz.terrain.axes import load_axes
+from atlas_viz.catalogue.loader import load_catalog
+from atlas_viz.catalogue.filters import Filters, apply_filters
+from atlas_viz.core.names import MAP_TYPES
 
 from conftest import BUNDLED, GOOD, ROOT, make_data
 

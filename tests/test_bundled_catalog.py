@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 
 from atlas_viz.atlas import load_atlas
-from atlas_viz.schema_json import results_schema
-from atlas_viz.yamlio import read_yaml
+from atlas_viz.catalogue.schema import results_schema
+from atlas_viz.io.yamlio import read_yaml
 
 from conftest import BUNDLED
 

@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from atlas_viz.catalog import load_catalog, parse_results_text
-from atlas_viz.yamlio import MAX_YAML_BYTES
+from atlas_viz.catalogue.loader import load_catalog, parse_results_text
+from atlas_viz.io.yamlio import MAX_YAML_BYTES
 
 from conftest import GOOD, make_data
 
@@ -112,7 +112,7 @@ def test_region_any_and_omitted_axes_mean_every_value(axes):
 
 
 def test_parsed_yaml_is_kept_and_read_back_only_for_the_same_bytes(tmp_path, monkeypatch):
-    from atlas_viz.yamlio import parse_cache_dir, read_yaml
+    from atlas_viz.io.yamlio import parse_cache_dir, read_yaml
 
     monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "r.yaml"

@@ -12,9 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from atlas_viz.atlas import load_atlas
-from atlas_viz.bibtex import parse_bibtex
-from atlas_viz.catalog import load_catalog, parse_results_text
-from atlas_viz.contribute import (build_entry, contributed_entries, contributed_path, entry_to_form, entry_yaml,
+from atlas_viz.catalogue.bibtex import parse_bibtex
+from atlas_viz.catalogue.loader import load_catalog, parse_results_text
+from atlas_viz.catalogue.contribute import (build_entry, contributed_entries, contributed_path, entry_to_form, entry_yaml,
                                   save_entry, slugify_id, suggest_id)
 
 from conftest import ROOT, make_data
@@ -116,7 +116,7 @@ def test_suggested_ids():
 
 
 def _writer(data_dir, rid, barrier, queue):
-    from atlas_viz.axes import load_axes
+    from atlas_viz.terrain.axes import load_axes
 
     axes = load_axes(data_dir / "axes.yaml")
     e = build_entry({**FORM, "id": rid, "relations": []}, axes)
@@ -155,8 +155,8 @@ def test_concurrent_writers_of_one_id_one_wins_the_others_are_told(data_dir):
 KILLER = textwrap.dedent("""\
     import os, sys, time
     from pathlib import Path
-    import atlas_viz.contribute as c
-    from atlas_viz.axes import load_axes
+    import atlas_viz.catalogue.contribute as c
+    from atlas_viz.terrain.axes import load_axes
 
     real_fsync = os.fsync
 

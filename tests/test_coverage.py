@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 
-from atlas_viz.coverage import cell_level, coverage_shares, coverage_table, phase_grid
-from atlas_viz.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
-from atlas_viz.regions import region_shapes
+from atlas_viz.coverage.levels import cell_level, coverage_shares, coverage_table, phase_grid
+from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
+from atlas_viz.coverage.regions import region_shapes
 
 
 def frame(rows):
@@ -60,8 +60,8 @@ def test_phase_grid_marks_gaps():
 
 
 def test_region_masks_read_off_the_product_grid_match_a_cell_by_cell_test(axes):
-    from atlas_viz.axes import cell_codes
-    from atlas_viz.regions import region_mask, region_masks
+    from atlas_viz.terrain.axes import cell_codes
+    from atlas_viz.coverage.regions import region_mask, region_masks
 
     codes = cell_codes(axes)
     regions = [{}, {"task": ("tabular",)}, {"width": ("narrow", "infinite"), "depth": ("deep",)},
@@ -76,7 +76,7 @@ def test_region_masks_read_off_the_product_grid_match_a_cell_by_cell_test(axes):
 
 
 def test_run_hover_escapes_skips_blanks_and_keeps_the_limit():
-    from atlas_viz.figures import run_hover
+    from atlas_viz.figures.maps import run_hover
 
     runs = pd.DataFrame({"id": ["s:<b>1", "s:2"], "x": [0.0, 1.0], "task": ["<img src=x>", None],
                          "loss": [0.123456, np.nan], "note": ["", "ok"], **{f"c{i}": [i, i] for i in range(20)}})

@@ -9,13 +9,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from atlas_viz.atlas import load_atlas
-from atlas_viz.cli import main
-from atlas_viz.coverage import coverage_table
-from atlas_viz.expedition_runner import SOURCE, plan_sweep, realisable_cells, realise, run_sweep
-from atlas_viz.expeditions import compute_expeditions, select, to_csv, to_markdown, to_records
-from atlas_viz.gaps import SCORE_WEIGHTS, find_gaps
-from atlas_viz.names import OBSERVED, TERRA_INCOGNITA
-from atlas_viz.runs import load_observations, save_runs
+from atlas_viz.cli.main import main
+from atlas_viz.coverage.levels import coverage_table
+from atlas_viz.expeditions.runner import SOURCE, plan_sweep, realisable_cells, realise, run_sweep
+from atlas_viz.expeditions.ranking import compute_expeditions, select, to_csv, to_markdown, to_records
+from atlas_viz.expeditions.gaps import SCORE_WEIGHTS, find_gaps
+from atlas_viz.core.names import OBSERVED, TERRA_INCOGNITA
+from atlas_viz.runs.store import load_observations, save_runs
 
 from conftest import ROOT, make_data
 
@@ -142,7 +142,7 @@ def test_ranking_follows_the_visible_score_parts(loaded):
         assert set(g.parts) == set(SCORE_WEIGHTS) and all(0 <= v <= 1 for v in g.parts.values())
         assert g.score == pytest.approx(sum(SCORE_WEIGHTS[k] * g.parts[k] for k in SCORE_WEIGHTS), abs=1e-3)
     # With equal other parts, the kind decides: a frontier gap outranks terra incognita.
-    from atlas_viz.gaps import _score
+    from atlas_viz.expeditions.gaps import _score
     base = {"proximity": 0.5, "size": 0.5, "relevance": 0.5}
     assert _score({**base, "kind": 1.0}) > _score({**base, "kind": 0.5})
 

@@ -1,8 +1,8 @@
 import pandas as pd
 
-from atlas_viz.catalog import citation_link
-from atlas_viz.export import results_bibtex, results_csv
-from atlas_viz.filters import Filters, apply_filters, filters_from_query, filters_to_query
+from atlas_viz.catalogue.loader import citation_link
+from atlas_viz.catalogue.export import results_bibtex, results_csv
+from atlas_viz.catalogue.filters import Filters, apply_filters, filters_from_query, filters_to_query
 
 
 def frame():

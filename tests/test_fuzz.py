@@ -11,13 +11,13 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from atlas_viz.axes import load_axes
-from atlas_viz.bibtex import parse_bibtex
-from atlas_viz.catalog import parse_result, parse_results, parse_results_text
-from atlas_viz.contribute import build_entry, check_entry, entry_yaml
-from atlas_viz.names import (CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
+from atlas_viz.terrain.axes import load_axes
+from atlas_viz.catalogue.bibtex import parse_bibtex
+from atlas_viz.catalogue.loader import parse_result, parse_results, parse_results_text
+from atlas_viz.catalogue.contribute import build_entry, check_entry, entry_yaml
+from atlas_viz.core.names import (CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
                              RESULT_FIELDS, STATUSES)
-from atlas_viz.problems import Problem
+from atlas_viz.core.problems import Problem
 
 from conftest import BUNDLED
 
@@ -164,7 +164,7 @@ def test_bibtex_reader_never_raises(text):
     assert fields["url"] is None or fields["url"].startswith(("http://", "https://"))
 
 
-# ---- the mapping reader and the run importer (atlas_viz.mapping, atlas_viz.run_import) ----------------------
+# ---- the mapping reader and the run importer (atlas_viz.runs.mapping, atlas_viz.runs.importer) ----------------------
 
 COLUMNS = ["run_id", "width", "optimizer", "lr", "val_acc", "test_loss", "seed"]
 AXIS_MAP = st.one_of(
@@ -187,7 +187,7 @@ MAPPING = st.fixed_dictionaries(
 @fuzz("mapping")
 @given(data=st.one_of(MAPPING, PLAIN), columns=st.one_of(st.none(), st.just(COLUMNS)))
 def test_mapping_reader_returns_a_mapping_or_named_problems(data, columns):
-    from atlas_viz.mapping import parse_mapping
+    from atlas_viz.runs.mapping import parse_mapping
 
     mapping, problems = parse_mapping(data, "m.yaml", AXES, columns=columns)
     located(problems, "m.yaml")
@@ -213,8 +213,8 @@ ROW = st.lists(CELL, min_size=0, max_size=9).map(",".join)
     ",".join)), rows=st.lists(ROW, max_size=8), sep=st.sampled_from(["\n", "\r\n"]),
     raw=st.one_of(st.none(), st.binary(max_size=60)))
 def test_run_importer_imports_good_rows_and_names_bad_ones(header, rows, sep, raw):
-    from atlas_viz.mapping import parse_mapping
-    from atlas_viz.run_import import import_table
+    from atlas_viz.runs.mapping import parse_mapping
+    from atlas_viz.runs.importer import import_table
 
     mapping, problems = parse_mapping(GOOD_MAPPING, "m.yaml", AXES)
     assert not problems

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlas_viz.mapping import parse_mapping, read_mapping
-from atlas_viz.run_import import MAX_REPORTED, import_table
-from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, save_runs
-from atlas_viz.terrain import cached_layout, terrain_frame
+from atlas_viz.runs.mapping import parse_mapping, read_mapping
+from atlas_viz.runs.importer import MAX_REPORTED, import_table
+from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, save_runs
+from atlas_viz.terrain.layout import cached_layout, terrain_frame
 
 from conftest import BUNDLED, ROOT
 
@@ -128,7 +128,7 @@ def test_each_bad_row_is_reported_and_the_good_rows_import(mapping, axes, row, f
 
 @pytest.mark.parametrize("storage", ["pyarrow", "python"])
 def test_first_row_of_each_id(storage):
-    from atlas_viz.run_import import _first_rows
+    from atlas_viz.runs.importer import _first_rows
 
     rng = np.random.default_rng(0)
     ids = pd.Series(rng.choice(["a", "b", "c", "d", "é", ""], 300), dtype=pd.StringDtype(storage))

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from atlas_viz.atlas import load_atlas
-from atlas_viz.axes import parse_axes
-from atlas_viz.terrain import TerrainLayout, _separate, continent_labels, terrain_frame
+from atlas_viz.terrain.axes import parse_axes
+from atlas_viz.terrain.layout import TerrainLayout, _separate, continent_labels, terrain_frame
 
 from conftest import BUNDLED, GOOD, make_data
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.catalog import citation_link
-from atlas_viz.export import results_bibtex, results_csv
+from atlas_viz.catalogue.loader import citation_link
+from atlas_viz.catalogue.export import results_bibtex, results_csv
 
 
 def catalogue_view(shown: pd.DataFrame) -> None:

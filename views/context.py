@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from atlas_viz.atlas import Atlas
-from atlas_viz.filters import Filters
-from atlas_viz.raster import Painter
-from atlas_viz.regions import region_shapes
-from atlas_viz.runs import RunSet
+from atlas_viz.catalogue.filters import Filters
+from atlas_viz.figures.raster import Painter
+from atlas_viz.coverage.regions import region_shapes
+from atlas_viz.runs.store import RunSet
 
 
 @dataclass

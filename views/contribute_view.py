@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.bibtex import MAX_BIBTEX_CHARS, parse_bibtex
-from atlas_viz.catalog import MAX_CLAIM_CHARS, FIRST_YEAR
-from atlas_viz.contribute import (PREFIX, build_entry, check_entry, contributed_entries, entry_to_form, entry_yaml,
+from atlas_viz.catalogue.bibtex import MAX_BIBTEX_CHARS, parse_bibtex
+from atlas_viz.catalogue.loader import MAX_CLAIM_CHARS, FIRST_YEAR
+from atlas_viz.catalogue.contribute import (PREFIX, build_entry, check_entry, contributed_entries, entry_to_form, entry_yaml,
                                   save_entry, suggest_id)
-from atlas_viz.figures import map_figure
-from atlas_viz.markdown import md_escape
-from atlas_viz.names import METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
-from atlas_viz.regions import region_mask, region_shapes, result_positions
+from atlas_viz.figures.maps import map_figure
+from atlas_viz.core.text import md_escape
+from atlas_viz.core.names import METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
+from atlas_viz.coverage.regions import region_mask, region_shapes, result_positions
 
 from .context import ViewContext
 from .sidebar import pretty

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.catalog import citation_link, citation_text
-from atlas_viz.figures import HOVER, runs_metric_figure
-from atlas_viz.markdown import md_escape
-from atlas_viz.regions import region_in_words
-from atlas_viz.runs import config_columns, metric_columns
+from atlas_viz.catalogue.loader import citation_link, citation_text
+from atlas_viz.figures.maps import HOVER, runs_metric_figure
+from atlas_viz.core.text import md_escape
+from atlas_viz.coverage.regions import region_in_words
+from atlas_viz.runs.store import config_columns, metric_columns
 
 from .context import ViewContext
 

@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.coverage import cell_level
-from atlas_viz.expedition_runner import plan_sweep, run_sweep
-from atlas_viz.expeditions import PART_COLUMNS, select, to_csv, to_markdown
-from atlas_viz.figures import map_figure
-from atlas_viz.markdown import md_escape
-from atlas_viz.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_HELP, SCORE_WEIGHTS, Gap
+from atlas_viz.coverage.levels import cell_level
+from atlas_viz.expeditions.runner import plan_sweep, run_sweep
+from atlas_viz.expeditions.ranking import PART_COLUMNS, select, to_csv, to_markdown
+from atlas_viz.figures.maps import map_figure
+from atlas_viz.core.text import md_escape
+from atlas_viz.expeditions.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_HELP, SCORE_WEIGHTS, Gap
 
 from .context import ViewContext
 from .sidebar import pretty

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.coverage import coverage_shares
-from atlas_viz.figures import map_figure, shares_figure
-from atlas_viz.names import MAP_TYPES
-from atlas_viz.raster import Raster
-from atlas_viz.regions import relation_segments
-from atlas_viz.runs import AGGREGATE_ABOVE, aggregate_runs, metric_columns
+from atlas_viz.coverage.levels import coverage_shares
+from atlas_viz.figures.maps import map_figure, shares_figure
+from atlas_viz.core.names import MAP_TYPES
+from atlas_viz.figures.raster import Raster
+from atlas_viz.coverage.regions import relation_segments
+from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, metric_columns
 
 from .context import ViewContext
 

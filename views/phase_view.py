@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.atlas import Atlas
-from atlas_viz.coverage import phase_grid
-from atlas_viz.figures import phase_figure
+from atlas_viz.coverage.levels import phase_grid
+from atlas_viz.figures.maps import phase_figure
 
 from .sidebar import pretty
 

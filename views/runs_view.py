@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from atlas_viz.axes import Axes
-from atlas_viz.mapping import parse_mapping, reference_axis
-from atlas_viz.run_import import ImportResult, import_table, read_table, source_meta
-from atlas_viz.runs import SOURCE_FILE, save_runs, slugify, source_dir
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.runs.mapping import parse_mapping, reference_axis
+from atlas_viz.runs.importer import ImportResult, import_table, read_table, source_meta
+from atlas_viz.runs.store import SOURCE_FILE, save_runs, slugify, source_dir
 
 from .context import ViewContext
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atlas_viz.axes import Axes
-from atlas_viz.figures import MAP_TYPE_STYLE
-from atlas_viz.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.figures.maps import MAP_TYPE_STYLE
+from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
 
 from .state import LAYERS, VIEWS
 

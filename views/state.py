@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atlas_viz.axes import Axes
-from atlas_viz.filters import Filters, filters_from_query, filters_to_query
-from atlas_viz.names import MAP_TYPES
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.catalogue.filters import Filters, filters_from_query, filters_to_query
+from atlas_viz.core.names import MAP_TYPES
 
 VIEWS = {"map": "Map", "phase": "Phase diagram", "catalogue": "Catalogue", "expeditions": "Expeditions",
          "runs": "Runs: import", "contribute": "Add a result"}

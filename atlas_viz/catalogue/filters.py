@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from .axes import Axes
-from .names import MAP_TYPES, METHODS, OBJECTS, STATUSES
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
 
 
 @dataclass

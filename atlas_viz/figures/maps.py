@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .names import COVERAGE_LABELS, COVERAGE_LEVELS, MAP_TYPES
-from .raster import LEVEL_RGB, Raster
+from atlas_viz.core.names import COVERAGE_LABELS, COVERAGE_LEVELS, MAP_TYPES
+from atlas_viz.figures.raster import LEVEL_RGB, Raster
 
 MAP_TYPE_STYLE = {
     # map type: (colour, marker symbol, legend label)

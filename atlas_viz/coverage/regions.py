@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from .axes import Axes, product_index
+from atlas_viz.terrain.axes import Axes, product_index
 
 
 def region_mask(axes: Axes, codes: pd.DataFrame, region: dict[str, tuple[str, ...]]) -> np.ndarray:

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .axes import Axes
-from .problems import Problem, expected_one_of, show_value
-from .yamlio import read_yaml
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.core.problems import Problem, expected_one_of, show_value
+from atlas_viz.io.yamlio import read_yaml
 
 RESERVED = ("id", "run_id", "source", "cell", "x", "y", "imputed")
 """Column names the run store uses itself: no metric may take them."""

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .names import MAP_TYPES
-from .problems import DataError, Problem, expected_one_of, show_value
-from .yamlio import read_yaml
+from atlas_viz.core.names import MAP_TYPES
+from atlas_viz.core.problems import DataError, Problem, expected_one_of, show_value
+from atlas_viz.io.yamlio import read_yaml
 
 AXIS_KINDS = ("nominal", "ordinal")
 

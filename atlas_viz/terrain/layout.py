@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .axes import Axes, cell_codes
-from .yamlio import atomic_write_bytes
+from atlas_viz.terrain.axes import Axes, cell_codes
+from atlas_viz.io.yamlio import atomic_write_bytes
 
 TERRAIN_FILE = "terrain.npz"
 FORMAT_VERSION = 1

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .axes import Axes, product_index
-from .names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
+from atlas_viz.terrain.axes import Axes, product_index
+from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
 
 KINDS = ("terra_incognita", "observed_unmapped", "mapped_untested", "frontier", "contested")
 KIND_LABELS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
+BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .names import CHARTED, COVERAGE_LEVELS, COVERAGE_OF_MAP_TYPE, MAPPED, OBSERVED
+from atlas_viz.core.names import CHARTED, COVERAGE_LEVELS, COVERAGE_OF_MAP_TYPE, MAPPED, OBSERVED
 
 
 def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[str, ...], n_cells: int,

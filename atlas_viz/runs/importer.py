@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .axes import Axes
-from .mapping import Mapping, reference_axis
-from .problems import Problem, show_value
-from .runs import CONFIG_PREFIX, DEFAULT_OBSERVABLES, cell_lookup
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.runs.mapping import Mapping, reference_axis
+from atlas_viz.core.problems import Problem, show_value
+from atlas_viz.runs.store import CONFIG_PREFIX, DEFAULT_OBSERVABLES, cell_lookup
 
 MAX_REPORTED = 20
 """Rows reported one by one per kind of problem; the rest are counted."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .problems import Problem
+from atlas_viz.core.problems import Problem
 
 
 def cmd_add_result(args: argparse.Namespace) -> int:
@@ -12,9 +12,9 @@ def cmd_add_result(args: argparse.Namespace) -> int:
 
     Nothing is written when any result has a problem; exit 1 listing them all.
     """
-    from .axes import load_axes
-    from .contribute import contributed_path, save_entries, slugify_id
-    from .yamlio import read_yaml
+    from atlas_viz.terrain.axes import load_axes
+    from atlas_viz.catalogue.contribute import contributed_path, save_entries, slugify_id
+    from atlas_viz.io.yamlio import read_yaml
 
     source = Path(args.file)
     data, problems = read_yaml(source)

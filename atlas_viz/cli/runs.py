@@ -6,10 +6,10 @@ import sys
 import time
 from pathlib import Path
 
-from .axes import load_axes
-from .mapping import read_mapping
-from .run_import import import_table, source_meta
-from .runs import save_runs, slugify, source_dir
+from atlas_viz.terrain.axes import load_axes
+from atlas_viz.runs.mapping import read_mapping
+from atlas_viz.runs.importer import import_table, source_meta
+from atlas_viz.runs.store import save_runs, slugify, source_dir
 
 
 def add_import_runs(add) -> None:

@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .gaps import KINDS
+from atlas_viz.expeditions.gaps import KINDS
 
 FORMATS = ("md", "csv", "json")
 
@@ -32,8 +32,8 @@ def register(add, progress) -> None:
 
 
 def _load(data: Path):
-    from .atlas import load_atlas
-    from .runs import load_observations
+    from atlas_viz.atlas import load_atlas
+    from atlas_viz.runs.store import load_observations
 
     atlas = load_atlas(data)
     if atlas.stale:
@@ -44,7 +44,7 @@ def _load(data: Path):
 
 
 def cmd_expeditions(args: argparse.Namespace) -> int:
-    from .expeditions import compute_expeditions, select, to_csv, to_json, to_markdown
+    from atlas_viz.expeditions.ranking import compute_expeditions, select, to_csv, to_json, to_markdown
 
     atlas, placed, observed = _load(args.data)
     unknown = [o for o in args.observable if o not in atlas.axes.observable_names]
@@ -65,8 +65,8 @@ def cmd_expeditions(args: argparse.Namespace) -> int:
 
 
 def cmd_expedition_run(args: argparse.Namespace) -> int:
-    from .expedition_runner import plan_sweep, run_sweep
-    from .expeditions import compute_expeditions
+    from atlas_viz.expeditions.runner import plan_sweep, run_sweep
+    from atlas_viz.expeditions.ranking import compute_expeditions
 
     atlas, placed, observed = _load(args.data)
     gaps, _ = compute_expeditions(atlas, placed, observed)

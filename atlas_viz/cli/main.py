@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from .paths import data_dir
-from .problems import DataError
+from atlas_viz.io.paths import data_dir
+from atlas_viz.core.problems import DataError
 
 
 def _progress(fraction: float, text: str) -> None:
@@ -18,7 +18,7 @@ def _progress(fraction: float, text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .atlas import load_atlas
+    from atlas_viz.atlas import load_atlas
 
     atlas = load_atlas(args.data)
     res = atlas.catalog.results
@@ -38,8 +38,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .axes import load_axes
-    from .terrain import build_layout, cached_layout, terrain_path
+    from atlas_viz.terrain.axes import load_axes
+    from atlas_viz.terrain.layout import build_layout, cached_layout, terrain_path
 
     axes = load_axes(Path(args.data) / "axes.yaml")
     if not args.force and cached_layout(args.data, axes) is not None:
@@ -52,9 +52,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .axes import load_axes
-    from .schema_json import results_schema
-    from .yamlio import atomic_write_text
+    from atlas_viz.terrain.axes import load_axes
+    from atlas_viz.catalogue.schema import results_schema
+    from atlas_viz.io.yamlio import atomic_write_text
 
     schema = results_schema(load_axes(Path(args.data) / "axes.yaml"))
     text = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
@@ -79,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if the cache matches the axes")
     p = add("schema", cmd_schema, "Write the JSON Schema of a results file (DATA/results.schema.json).")
     p.add_argument("--out", default=None, help="where to write it")
-    from .contribute_cli import register as register_add_result
+    from atlas_viz.cli.contribute import register as register_add_result
     register_add_result(add)
-    from .runs_cli import add_import_runs
+    from atlas_viz.cli.runs import add_import_runs
     add_import_runs(add)
-    from .expeditions_cli import register as register_expeditions
+    from atlas_viz.cli.expeditions import register as register_expeditions
     register_expeditions(add, _progress)
     args = parser.parse_args(argv)
     args.data = data_dir(args.data)

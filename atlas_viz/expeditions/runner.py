@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .axes import Axes
+from atlas_viz.terrain.axes import Axes
 
 SOURCE = "expeditions"
 OBSERVABLES = ("generalization", "training_dynamics")
@@ -78,7 +78,7 @@ class RunConfig:
 
 def code_version() -> str:
     """The git commit of this checkout if there is one, else the package version."""
-    from . import __version__
+    from atlas_viz import __version__
 
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).resolve().parent,
@@ -330,7 +330,7 @@ def source_meta(command: str, version: str) -> dict:
     return {"name": "Expeditions run by the atlas", "url": "", "license": "CC0-1.0",
             "metrics": list(METRICS), "observables": list(OBSERVABLES),
             "imported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            "provenance": {"generator": "atlas_viz.expedition_runner", "command": command, "code_version": version,
+            "provenance": {"generator": "atlas_viz.expeditions.runner", "command": command, "code_version": version,
                            "scikit_learn": sklearn.__version__, "numpy": np.__version__},
             "mapping": {"axes": "value names written directly by the runner (width, depth, learning rate and data "
                                 "regime binned from the recorded numbers with axes.yaml)"}}
@@ -354,7 +354,7 @@ def run_sweep(data_dir: Path | str, axes: Axes, plan: list[RunConfig], budget: f
     ``progress(done, total, text)`` is called after every run; ``cancel`` is an Event or a function returning
     True to stop (the run in progress finishes first). The budget is checked before each run starts.
     """
-    from .runs import save_runs
+    from atlas_viz.runs.store import save_runs
 
     t0 = time.perf_counter()
     version = code_version()

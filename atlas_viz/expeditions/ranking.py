@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from .axes import Axes
-from .coverage import coverage_table
-from .markdown import md_escape
-from .gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_WEIGHTS, Gap, describe_values, find_gaps
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.coverage.levels import coverage_table
+from atlas_viz.core.text import md_escape
+from atlas_viz.expeditions.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_WEIGHTS, Gap, describe_values, find_gaps
 
 PART_COLUMNS = {k: f"score_{k}" for k in SCORE_WEIGHTS}
 """Column of each score part in the expeditions frame."""
@@ -68,7 +68,7 @@ def explain(gap: Gap, axes: Axes, results: pd.DataFrame) -> str:
 
 def expeditions_frame(gaps: list[Gap], axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """One row per gap, best score first, with its explanation and whether the CPU runner can go there."""
-    from .expedition_runner import realisable_cells
+    from atlas_viz.expeditions.runner import realisable_cells
 
     reachable = realisable_cells(axes, terrain) if gaps else np.zeros(0, dtype=bool)
     rows = []
@@ -135,7 +135,7 @@ def to_json(frame: pd.DataFrame, gaps: list[Gap], axes: Axes) -> str:
 
 def to_csv(frame: pd.DataFrame) -> str:
     """CSV with list fields joined by ';' (and spreadsheet formulas neutralised, as in ``export``)."""
-    from .export import neutralise_formulas
+    from atlas_viz.catalogue.export import neutralise_formulas
 
     out = frame.copy()
     for col in ("observables", "results", "neighbours"):

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .axes import Axes, cell_codes, product_index
-from .problems import Problem
-from .regions import stable_jitter
-from .yamlio import atomic_write, atomic_write_text, read_yaml
+from atlas_viz.terrain.axes import Axes, cell_codes, product_index
+from atlas_viz.core.problems import Problem
+from atlas_viz.coverage.regions import stable_jitter
+from atlas_viz.io.yamlio import atomic_write, atomic_write_text, read_yaml
 
 RUNS_DIR = "runs"
 TABLE_FILE = "runs.parquet"

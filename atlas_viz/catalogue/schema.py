@@ -1,9 +1,9 @@
 """A JSON Schema of a results file, generated from the axes (for editors and CI)."""
 from __future__ import annotations
 
-from .axes import Axes
-from .catalog import ARXIV_NEW_RE, ARXIV_OLD_RE, DOI_RE, ID_RE, MAX_CLAIM_CHARS, URL_RE
-from .names import MAP_TYPES, METHODS, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.catalogue.loader import ARXIV_NEW_RE, ARXIV_OLD_RE, DOI_RE, ID_RE, MAX_CLAIM_CHARS, URL_RE
+from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
 
 
 def results_schema(axes: Axes) -> dict:

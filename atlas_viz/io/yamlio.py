@@ -10,7 +10,7 @@ from typing import BinaryIO, Callable
 
 import yaml
 
-from .problems import Problem
+from atlas_viz.core.problems import Problem
 
 PARSE_CACHE_VERSION = 1
 """Part of every parse-cache key: bump it when the loader's rules change."""

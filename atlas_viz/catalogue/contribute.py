@@ -28,11 +28,11 @@ from pathlib import Path
 
 import yaml
 
-from .axes import Axes
-from .catalog import ID_RE, parse_result, result_files
-from .names import ANY, CITATION_FIELDS, RESULT_FIELDS
-from .problems import Problem
-from .yamlio import atomic_write_text, read_yaml
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.catalogue.loader import ID_RE, parse_result, result_files
+from atlas_viz.core.names import ANY, CITATION_FIELDS, RESULT_FIELDS
+from atlas_viz.core.problems import Problem
+from atlas_viz.io.yamlio import atomic_write_text, read_yaml
 
 PREFIX = "contributed_"
 LOCK_NAME = ".contributions.lock"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .axes import Axes
-from .names import (ANY, CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
+from atlas_viz.terrain.axes import Axes
+from atlas_viz.core.names import (ANY, CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
                     REQUIRED_RESULT_FIELDS, RESULT_COLUMNS, RESULT_FIELDS, RIGOR, STATUSES)
-from .problems import Problem, expected_one_of, show_value
-from .yamlio import parse_yaml_text, read_yaml
+from atlas_viz.core.problems import Problem, expected_one_of, show_value
+from atlas_viz.io.yamlio import parse_yaml_text, read_yaml
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{1,79}$")
 ARXIV_NEW_RE = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
