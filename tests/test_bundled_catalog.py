@@ -1,6 +1,5 @@
 """The bundled catalogue: clean, large enough, every map type and observable, lineages, schema."""
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest

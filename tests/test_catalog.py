@@ -1,5 +1,4 @@
 """Every kind of bad catalogue input is reported with file, entry and field; the rest loads."""
-import textwrap
 
 import pytest
 

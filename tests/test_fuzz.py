@@ -15,8 +15,8 @@ from atlas_viz.terrain.axes import load_axes
 from atlas_viz.catalogue.bibtex import parse_bibtex
 from atlas_viz.catalogue.loader import parse_result, parse_results, parse_results_text
 from atlas_viz.catalogue.contribute import build_entry, check_entry, entry_yaml
-from atlas_viz.core.names import (CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
-                             RESULT_FIELDS, STATUSES)
+from atlas_viz.core.names import (METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
+                             STATUSES)
 from atlas_viz.core.problems import Problem
 
 from conftest import BUNDLED

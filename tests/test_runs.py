@@ -9,7 +9,7 @@ import pytest
 
 from atlas_viz.runs.mapping import parse_mapping, read_mapping
 from atlas_viz.runs.importer import MAX_REPORTED, import_table
-from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs, save_runs
+from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs
 from atlas_viz.terrain.layout import cached_layout, terrain_frame
 
 from conftest import BUNDLED, ROOT

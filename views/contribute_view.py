@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as _dt
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
