@@ -5,6 +5,7 @@ from functools import cached_property
 
 import hashlib
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,22 @@ class Axis:
     unit: str = ""
     reference: dict[str, float] = field(default_factory=dict)
     default: str | None = None
+    near: tuple[tuple[str, str, str], ...] = ()
+    """Declared neighbour pairs (value, value, why); on an ordinal axis they replace adjacency in list order."""
+
+    def neighbours(self, value: str) -> tuple[str, ...]:
+        """Values one step from ``value``: the declared pairs, else (ordinal axes) the adjacent values in order."""
+        if self.near:
+            partners = {b if a == value else a for a, b, _ in self.near if value in (a, b)}
+            return tuple(v for v in self.value_names if v in partners)
+        if self.kind != "ordinal":
+            return ()
+        i = self.code(value)
+        return self.value_names[max(i - 1, 0):i] + self.value_names[i + 1:i + 2]
+
+    def why_near(self, a: str, b: str) -> str:
+        """Why two values count as one step apart ('' when they are not declared neighbours)."""
+        return next((why for x, y, why in self.near if {x, y} == {a, b}), "")
 
     @cached_property
     def value_names(self) -> tuple[str, ...]:
@@ -116,6 +133,10 @@ class Axes:
                 return a
         raise KeyError(name)
 
+    def neighbours(self, axis: str, value: str) -> tuple[str, ...]:
+        """Values one step from ``value`` on ``axis`` (declared in axes.yaml, or adjacent on an ordinal axis)."""
+        return self[axis].neighbours(value)
+
     def describe(self, axis: str, value: str) -> str:
         for v in self[axis].values:
             if v.name == value:
@@ -129,8 +150,19 @@ def load_axes(path: Path | str) -> Axes:
     data, problems = read_yaml(path)
     if problems:
         raise DataError(problems)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return parse_axes(data, path.name, digest)
+    return parse_axes(data, path.name, layout_digest(data))
+
+
+def layout_digest(data: dict) -> str:
+    """Hash of what the terrain's layout depends on (axis names, kinds, weights, value order, impossible rules),
+    so editing a description or a neighbour does not make the cached terrain stale."""
+    shape = {
+        "axes": [[a.get("name"), a.get("kind", "nominal"), a.get("weight", 1.0),
+                  [v.get("name") if isinstance(v, dict) else v for v in a.get("values") or []]]
+                 for a in data.get("axes") or [] if isinstance(a, dict)],
+        "impossible": [[r.get("when"), r.get("excludes")] for r in data.get("impossible") or [] if isinstance(r, dict)],
+    }
+    return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
@@ -189,8 +221,9 @@ def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
         if not isinstance(reference, dict):
             bad(entry, "reference", "must be a map of value -> number")
             reference = {}
+        near = _parse_neighbours(raw.get("neighbours"), names, lambda fld, msg: bad(entry, fld, msg))
         axes.append(Axis(raw["name"], str(raw.get("description", "")), kind, tuple(values), float(weight),
-                         str(raw.get("unit", "")), dict(reference), default))
+                         str(raw.get("unit", "")), dict(reference), default, near))
     axis_names = [a.name for a in axes]
     for dup in sorted({n for n in axis_names if axis_names.count(n) > 1}):
         bad(dup, "name", "axis is defined twice")
@@ -241,6 +274,38 @@ def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
     if problems:
         raise DataError(problems)
     return Axes(tuple(axes), observables, map_types, tuple(rules), digest)
+
+
+def _parse_neighbours(raw: object, names: list[str], bad) -> tuple[tuple[str, str, str], ...]:
+    """An axis's ``neighbours``: a list of ``{values: [a, b], why: ...}``, each pair symmetric by construction."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        bad("neighbours", f"must be a list of {{values: [a, b], why: ...}}; got {show_value(raw)}")
+        return ()
+    pairs: list[tuple[str, str, str]] = []
+    for k, item in enumerate(raw):
+        fld = f"neighbours[{k}]"
+        if not isinstance(item, dict) or set(item) - {"values", "why"}:
+            bad(fld, f"must be a map {{values: [a, b], why: ...}}; got {show_value(item)}")
+            continue
+        vals, why = item.get("values"), item.get("why")
+        if not isinstance(vals, list) or len(vals) != 2 or vals[0] == vals[1]:
+            bad(f"{fld}.values", f"must list two different values of the axis; got {show_value(vals)}")
+            continue
+        unknown = [v for v in vals if v not in names]
+        for v in unknown:
+            bad(f"{fld}.values", expected_one_of("each value", v, names))
+        if not isinstance(why, str) or not why.strip():
+            bad(f"{fld}.why", "must say in one sentence why the two values are one step apart")
+            continue
+        if unknown:
+            continue
+        if any({a, b} == set(vals) for a, b, _ in pairs):
+            bad(f"{fld}.values", f"the pair {vals[0]}, {vals[1]} is declared twice")
+            continue
+        pairs.append((vals[0], vals[1], " ".join(why.split())))
+    return tuple(pairs)
 
 
 def product_index(axes: Axes, codes: pd.DataFrame) -> np.ndarray:
