@@ -14,6 +14,7 @@ import streamlit as st
 from atlas_viz.atlas import Atlas, load_atlas
 from atlas_viz.coverage.levels import cell_level, coverage_table
 from atlas_viz.expeditions.ranking import compute_expeditions
+from atlas_viz.expeditions.store import ranking
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters, filter_runs
 from atlas_viz.io.fingerprint import data_fingerprint
@@ -91,7 +92,7 @@ def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atla
 @st.cache_resource(show_spinner="Finding and ranking the gaps (once per change of the data)…", max_entries=2)
 def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _placed: pd.DataFrame, _observed: pd.DataFrame):
     table = coverage_table(_atlas.results, _atlas.masks, _atlas.axes.observable_names, len(_atlas.terrain), _observed)
-    gaps, frame = compute_expeditions(_atlas, _placed, _observed, table=table)
+    gaps, frame = ranking(path, fingerprint, lambda: compute_expeditions(_atlas, _placed, _observed, table=table))
     return gaps, frame, table
 
 

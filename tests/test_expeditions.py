@@ -260,3 +260,23 @@ def test_running_an_expedition_from_the_app_stores_runs_and_reranks(tmp_path, mo
     assert any("runs finished" in s.value and "ranked again" in s.value for s in at.success)
     stored = pd.read_parquet(data / "runs" / SOURCE / "runs.parquet")
     assert len(stored) == 3 and stored["test_error"].notna().any()
+
+
+def test_the_ranking_is_kept_on_disk_by_fingerprint_and_read_back_whole(loaded, fixture_dir):
+    from atlas_viz.expeditions.store import load_ranking, ranking
+
+    atlas, placed, observed, table = loaded
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return compute_expeditions(atlas, placed, observed, table=table)
+
+    gaps, frame = ranking(fixture_dir, "fp-1", compute)
+    again, frame2 = ranking(fixture_dir, "fp-1", compute)
+    assert len(calls) == 1  # the second call read the disk
+    assert [g.id for g in again] == [g.id for g in gaps] and len(gaps) > 3
+    assert all(np.array_equal(a.cells, b.cells) and a.values == b.values and a.parts == b.parts
+               for a, b in zip(gaps, again))
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), frame2)
+    assert load_ranking(fixture_dir, "fp-2") is None  # another data version is computed afresh

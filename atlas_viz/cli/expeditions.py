@@ -45,6 +45,8 @@ def _load(data: Path):
 
 def cmd_expeditions(args: argparse.Namespace) -> int:
     from atlas_viz.expeditions.ranking import compute_expeditions, select, to_csv, to_json, to_markdown
+    from atlas_viz.expeditions.store import ranking
+    from atlas_viz.io.fingerprint import data_fingerprint
 
     atlas, placed, observed = _load(args.data)
     unknown = [o for o in args.observable if o not in atlas.axes.observable_names]
@@ -52,8 +54,10 @@ def cmd_expeditions(args: argparse.Namespace) -> int:
         print(f"error: unknown observable {unknown[0]!r}; must be one of {', '.join(atlas.axes.observable_names)}",
               file=sys.stderr)
         return 1
-    gaps, frame = compute_expeditions(atlas, placed, observed, tuple(args.observable) or None,
-                                      tuple(args.kind) or KINDS)
+    observables, kinds = tuple(args.observable) or None, tuple(args.kind) or KINDS
+    gaps, frame = ranking(args.data, data_fingerprint(args.data),
+                          lambda: compute_expeditions(atlas, placed, observed, observables, kinds),
+                          extra=f"{observables}|{kinds}")
     frame = select(frame, runnable_only=args.runnable, top=args.top or None)
     if args.format == "json":
         sys.stdout.write(to_json(frame, gaps, atlas.axes))
@@ -67,9 +71,11 @@ def cmd_expeditions(args: argparse.Namespace) -> int:
 def cmd_expedition_run(args: argparse.Namespace) -> int:
     from atlas_viz.expeditions.runner import plan_sweep, run_sweep
     from atlas_viz.expeditions.ranking import compute_expeditions
+    from atlas_viz.expeditions.store import ranking
+    from atlas_viz.io.fingerprint import data_fingerprint
 
     atlas, placed, observed = _load(args.data)
-    gaps, _ = compute_expeditions(atlas, placed, observed)
+    gaps, _ = ranking(args.data, data_fingerprint(args.data), lambda: compute_expeditions(atlas, placed, observed))
     gap = next((g for g in gaps if g.id == args.id), None)
     if gap is None:
         print(f"error: no expedition {args.id!r} in {args.data} (ids change when results or runs change; list the "

@@ -290,15 +290,30 @@ def find_gaps(axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame, masks: n
         gaps += _contested(grid, index, results, masks, observables, table)
     gaps = _merge(gaps)
     if runs is not None and len(runs):
-        cell_of_run = runs["cell"].to_numpy().astype(np.int64)
-        for g in gaps:
-            inside = np.isin(cell_of_run, g.cells)
-            g.n_runs = int(inside.sum())
-            g.runs = tuple(runs.loc[inside, "id"].astype(str).head(5))
+        _count_runs(gaps, runs, grid.n_cells)
     for g in gaps:
         g.id = gap_id(g.kind, g.observables, g.values, g.results if g.kind in ("frontier", "contested") else ())
     gaps.sort(key=lambda g: (-g.score, g.id))
     return gaps
+
+
+def _count_runs(gaps: list[Gap], runs: pd.DataFrame, n_cells: int, named: int = 5) -> None:
+    """Runs inside each gap, counted once for all gaps: a per-cell count, and run ids sorted by cell so the
+    first ``named`` ids of a gap are read off contiguous slices (no scan of every run per gap)."""
+    cell_of_run = runs["cell"].to_numpy().astype(np.int64)
+    per_cell = np.bincount(cell_of_run, minlength=n_cells)
+    order = np.argsort(cell_of_run, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(per_cell)])
+    ids = runs["id"].to_numpy()[order]
+    for g in gaps:
+        g.n_runs = int(per_cell[g.cells].sum())
+        if g.n_runs:
+            picked: list[str] = []
+            for c in g.cells[per_cell[g.cells] > 0]:
+                picked += [str(i) for i in ids[starts[c]:starts[c + 1]][:named - len(picked)]]
+                if len(picked) >= named:
+                    break
+            g.runs = tuple(picked)
 
 
 def _parts(grid: Grid, level: np.ndarray, kind: str, sets: list[np.ndarray], n_cells: int) -> dict[str, float]:
