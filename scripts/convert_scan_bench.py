@@ -19,6 +19,11 @@ Derived columns:
 * ``tokens_seen``: ``tokens_so_far`` at the final checkpoint; where it is missing (7 runs),
   ``step_fraction * n_tokens`` (the planned token budget times the fraction of it that was trained).
 * ``tokens_per_param`` = tokens_seen / n_params, which the data_regime axis bins (samples per parameter).
+* ``n_params_nonembedding`` = n_params - d_model * vocab_size: the count without the (tied) token embedding,
+  which is the N of Kaplan et al. (2020); the embedding is 20-50% of these models' parameters.
+
+The source.yaml also declares which column carries each canonical quantity (``quantities:``), so predictions
+written against ``params``, ``tokens``, ``compute``, ``lr``... read these runs.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from atlas_viz.core.names import QUANTITIES_KEY  # noqa: E402
 from atlas_viz.terrain.axes import load_axes  # noqa: E402
 from atlas_viz.runs.mapping import parse_mapping  # noqa: E402
 from atlas_viz.io.paths import data_dir  # noqa: E402
@@ -62,10 +68,15 @@ MAPPING = {
     "metrics": ["valid_loss", "test_loss"],
     "config": ["d_model", "n_layers", "n_heads", "n_params", "tokens_seen", "tokens_per_param", "lr",
                "weight_decay", "beta1", "beta2", "warmup_steps", "cooldown_steps", "global_batch_size",
-               "n_tokens", "step_fraction", "flops_so_far", "seed"],
+               "n_tokens", "step_fraction", "flops_so_far", "seed", "n_params_nonembedding"],
     "observables": ["generalization", "scaling"],
 }
 MULTIPLE_OF = 256
+QUANTITIES = {"params": "config.n_params", "samples": "config.tokens_seen", "tokens": "config.tokens_seen",
+              "compute": "config.flops_so_far", "width_units": "config.d_model", "depth_layers": "config.n_layers",
+              "lr": "config.lr", "samples_per_param": "config.tokens_per_param",
+              "weight_decay": "config.weight_decay", "batch_size": "config.global_batch_size"}
+"""Canonical quantity -> run column, written to source.yaml so one prediction reads every source."""
 
 
 def scan_bench_dir() -> tuple[Path, importlib.metadata.Distribution]:
@@ -93,6 +104,7 @@ def final_runs(llm: Path) -> pd.DataFrame:
     last["n_params"] = last["n_params"].fillna(pd.Series(est, index=last.index))
     last["tokens_seen"] = last["tokens_so_far"].fillna(last["step_fraction"] * last["n_tokens"])
     last["tokens_per_param"] = last["tokens_seen"] / last["n_params"]
+    last["n_params_nonembedding"] = last["n_params"] - last["d_model"] * last["vocab_size"]
     last["global_batch_size"] = last["micro_batch_size"] * last["grad_accumulation_steps"]
     last["config_id"] = last["config_id"].astype(str)
     return last.reset_index(drop=True)
@@ -117,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = source_meta(mapping, result, "scan_bench/llm/configs_intermediate_summary.csv",
                        {"package": f"scan-bench {dist.version}", "command": "python scripts/convert_scan_bench.py",
                         "selection": "one row per config_id: the checkpoint with the largest step_index"})
-    folder = save_runs(data, SLUG, result.table, meta)
+    meta[QUANTITIES_KEY] = dict(QUANTITIES)
+    folder = save_runs(data, SLUG, result.table, meta, append=False)
     license_text = Path(dist.locate_file("scan_bench-" + dist.version + ".dist-info/licenses/LICENSE")).read_text()
     atomic_write_text(folder / "LICENSE", license_text)
     atomic_write_text(folder / "NOTICE", NOTICE.format(version=dist.version, rows=len(result.table)))
@@ -131,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 NOTICE = """The runs in this folder are derived from scan-bench {version} (https://pypi.org/project/scan-bench/),
 file scan_bench/llm/configs_intermediate_summary.csv, by scripts/convert_scan_bench.py of this repository:
 {rows} runs, one row per run at its final checkpoint, with derived columns n_params, tokens_seen and
-tokens_per_param (see the script's docstring). scan-bench is distributed under the MIT License, reproduced
+tokens_per_param and n_params_nonembedding (see the script's docstring). scan-bench is distributed under the MIT License, reproduced
 in LICENSE in this folder; the same terms apply to this derived table.
 """
 

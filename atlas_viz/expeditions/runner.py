@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.names import QUANTITIES_KEY
 from atlas_viz.terrain.axes import Axes
 
 SOURCE = "expeditions"
@@ -324,6 +325,12 @@ def run_row(axes: Axes, cfg: RunConfig, metrics: dict, version: str) -> dict:
     return row
 
 
+RUN_QUANTITIES = {"params": "config.params", "samples": "config.samples", "width_units": "config.width_units",
+                  "depth_layers": "config.depth_layers", "lr": "config.lr", "steps": "config.steps",
+                  "samples_per_param": "config.samples_per_param", "weight_decay": "config.weight_decay"}
+"""Canonical quantity -> column of the expedition runs (source.yaml ``quantities:``), read by predictions."""
+
+
 def source_meta(command: str, version: str) -> dict:
     import sklearn
 
@@ -333,7 +340,8 @@ def source_meta(command: str, version: str) -> dict:
             "provenance": {"generator": "atlas_viz.expeditions.runner", "command": command, "code_version": version,
                            "scikit_learn": sklearn.__version__, "numpy": np.__version__},
             "mapping": {"axes": "value names written directly by the runner (width, depth, learning rate and data "
-                                "regime binned from the recorded numbers with axes.yaml)"}}
+                                "regime binned from the recorded numbers with axes.yaml)"},
+            QUANTITIES_KEY: dict(RUN_QUANTITIES)}
 
 
 @dataclass
