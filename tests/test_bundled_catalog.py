@@ -81,3 +81,13 @@ def test_arxiv_ids_are_unique_per_claim_source(atlas):
         if r.arxiv:
             seen.setdefault(r.arxiv, set()).add(r.title.lower())
     assert {k: v for k, v in seen.items() if len(v) > 1} == {}
+
+
+def test_an_id_whose_year_is_not_the_citations_is_named_in_its_file_header(atlas):
+    import re
+
+    for r in atlas.results.itertuples():
+        year = re.match(r"[a-z_]+?(\d{4})", r.id)
+        if year and int(year.group(1)) != r.year:
+            header = (BUNDLED / "results" / r.file).read_text(encoding="utf-8").split("\n- id:")[0]
+            assert r.id in header, f"{r.file}: {r.id} carries {year.group(1)}, its citation {r.year}; say so in the header"

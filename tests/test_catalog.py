@@ -111,7 +111,10 @@ def test_region_any_and_omitted_axes_mean_every_value(axes):
 
 
 def test_parsed_yaml_is_kept_and_read_back_only_for_the_same_bytes(tmp_path, monkeypatch):
-    from atlas_viz.io.yamlio import parse_cache_dir, read_yaml
+    from atlas_viz.io.yamlio import parse_cache_dir, read_checked_yaml
+
+    def read_yaml(path):  # the cache keeps what the check passes (here: everything parsed)
+        return read_checked_yaml(path, lambda data: (data, []))
 
     monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "r.yaml"
@@ -129,3 +132,66 @@ def test_parsed_yaml_is_kept_and_read_back_only_for_the_same_bytes(tmp_path, mon
     assert len(list(parse_cache_dir().glob("*.json"))) == 2
     path.write_text("- id: [unclosed\n")                        # a broken file is reported, never cached
     assert read_yaml(path)[1] and len(list(parse_cache_dir().glob("*.json"))) == 2
+
+
+# Consistency of trueness with the kind of map, and one entry per paper, kind and region.
+
+@pytest.mark.parametrize("map_type, status, message", [
+    ("calculation", "proven", r"entry x2020_one, field status: 'proven' is for theorems only; this result is a calculation"),
+    ("empirical_law", "proven", r"'proven' is for theorems only; this result is an empirical_law\. Use 'replicated'"),
+    ("conjecture", "replicated", r"field status: a conjecture is open, so it cannot be 'replicated'"),
+    ("conjecture", "proven", r"field status: 'proven' is for theorems only; this result is a conjecture"),
+])
+def test_status_must_fit_the_kind_of_map(axes, map_type, status, message):
+    found = problems_of(axes, entry(map_type=map_type) + f"  status: {status}\n")
+    assert any(__import__("re").search(message, p) for p in found), found
+
+
+@pytest.mark.parametrize("map_type, status", [("theorem", "proven"), ("calculation", "replicated"),
+                                              ("conjecture", None), ("empirical_law", "replicated")])
+def test_fitting_statuses_pass(axes, map_type, status):
+    text = entry(map_type=map_type) + (f"  status: {status}\n" if status else "")
+    assert problems_of(axes, text) == []
+
+
+def _disputed(notes: str = "", relation: str = "") -> str:
+    text = entry(id="d2020_disputed", map_type="heuristic") + "  status: contested\n"
+    text += f"  notes: {notes}\n" if notes else ""
+    return text + (f"  relations: [{relation}]\n" if relation else "")
+
+
+@pytest.mark.parametrize("notes, relation, ok", [
+    ("", "", False),
+    ("Later work disagrees. Published at ICLR 2017.", "", False),      # a venue and a year name no paper
+    ("Later work (Smith et al., 2021) disagrees.", "", True),
+    ("Challenged by Smith and Jones (2019).", "", True),
+    ("See arXiv 2101.00001 for a counterexample.", "", True),
+    ("Contradicted by x2020_one.", "", True),                          # the id of another result
+    ("", "{type: contradicts, target: x2020_one}", True),
+])
+def test_a_disputed_result_names_who_disputes_it(tmp_path, axes, notes, relation, ok):
+    data = make_data(tmp_path, {"a.yaml": entry(arxiv='"2001.00002"') + _disputed(notes, relation)})
+    found = [str(p) for p in load_catalog(data, axes).problems]
+    expected = "a.yaml, entry d2020_disputed, field status: 'contested' must say who contests it"
+    assert any(p.startswith(expected) for p in found) != ok, found
+
+
+def test_a_contradicts_relation_pointing_at_a_disputed_result_names_its_critic(tmp_path, axes):
+    critic = entry(arxiv='"2001.00002"') + "  relations: [{type: contradicts, target: d2020_disputed}]\n"
+    data = make_data(tmp_path, {"a.yaml": critic + _disputed().replace("contested", "refuted")})
+    assert load_catalog(data, axes).problems == []
+    data = make_data(tmp_path / "b", {"a.yaml": entry(arxiv='"2001.00002"') + _disputed().replace("contested", "refuted")})
+    assert "'refuted' must say who contests it" in str(load_catalog(data, axes).problems)
+
+
+def test_one_paper_has_one_entry_per_kind_and_region(tmp_path, axes):
+    twice = entry() + entry(id="x2020_two", arxiv='"2001.00001v2"')
+    data = make_data(tmp_path, {"a.yaml": twice})
+    found = [str(p) for p in load_catalog(data, axes).problems]
+    assert found == [("a.yaml, entry x2020_two, field citation: x2020_one already records a theorem of the same "
+                      "paper (arxiv:2001.00001) over the same region; merge the two claims into one entry, or narrow "
+                      "the region each one holds in")]
+    other_region = entry() + entry(id="x2020_two", region="{width: [infinite]}")
+    other_kind = entry() + entry(id="x2020_two", map_type="calculation")
+    for i, text in enumerate((other_region, other_kind)):
+        assert load_catalog(make_data(tmp_path / str(i), {"a.yaml": text}), axes).problems == []

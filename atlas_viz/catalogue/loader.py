@@ -9,10 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from atlas_viz.terrain.axes import Axes
-from atlas_viz.core.names import (ANY, CITATION_FIELDS, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES,
-                    REQUIRED_RESULT_FIELDS, RESULT_COLUMNS, RESULT_FIELDS, RIGOR, STATUSES)
+from atlas_viz.catalogue.consistency import catalogue_problems, status_problems
+from atlas_viz.catalogue.predictions import parse_prediction
+from atlas_viz.core.names import (ANY, CITATION_FIELDS, MAX_ALIAS_CHARS, MAX_ALIASES, METHODS, MAP_TYPES, OBJECTS,
+                                  PRECISIONS, RELATION_TYPES, REQUIRED_RESULT_FIELDS, RESULT_COLUMNS, RESULT_FIELDS,
+                                  RIGOR, STATUSES)
 from atlas_viz.core.problems import Problem, expected_one_of, show_value
-from atlas_viz.io.yamlio import parse_yaml_text, read_yaml
+from atlas_viz.io.yamlio import parse_yaml_text, read_checked_yaml
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{1,79}$")
 ARXIV_NEW_RE = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
@@ -45,15 +48,13 @@ def load_catalog(data_dir: Path | str, axes: Axes) -> Catalog:
     rows: list[dict] = []
     problems: list[Problem] = []
     files = result_files(Path(data_dir))
-    for path in files:
-        data, file_problems = read_yaml(path)
+    for path in files:  # a file's parse is cached only when it validated without a problem
+        new_rows, file_problems = read_checked_yaml(path, lambda data, name=path.name: parse_results(data, name, axes))
+        rows += new_rows or []
         problems += file_problems
-        if not file_problems:
-            new_rows, entry_problems = parse_results(data, path.name, axes)
-            rows += new_rows
-            problems += entry_problems
     rows, link_problems = check_links(rows)
     problems += link_problems
+    problems += catalogue_problems(rows)
     return Catalog(results_frame(rows), problems, [p.name for p in files])
 
 
@@ -112,7 +113,7 @@ def parse_result(entry: object, file: str, index: int, axes: Axes) -> tuple[dict
     for key in REQUIRED_RESULT_FIELDS:
         if key not in entry or entry[key] is None:
             bad(key, f"is missing; every result needs {', '.join(REQUIRED_RESULT_FIELDS)}")
-    if "id" in entry and entry["id"] is not None and not (isinstance(rid, str) and ID_RE.match(rid)):
+    if "id" in entry and entry["id"] is not None and not (isinstance(rid, str) and ID_RE.fullmatch(rid)):
         bad("id", f"must be 2-80 lowercase letters, digits or _ starting with a letter or digit "
                   f"(like kaplan2020_scaling_laws); got {show_value(rid)}")
     claim = entry.get("claim")
@@ -163,15 +164,41 @@ def parse_result(entry: object, file: str, index: int, axes: Axes) -> tuple[dict
     notes = entry.get("notes")
     if notes is not None and not isinstance(notes, str):
         bad("notes", f"must be text; got {show_value(notes)}")
+    aliases = _parse_aliases(entry.get("aliases"), bad)
+    prediction = None
+    if entry.get("prediction") is not None:  # a bad block is reported; the result still loads without it
+        prediction = parse_prediction(entry["prediction"], region, axes, lambda f, m: bad(f, m, is_fatal=False))
     if fatal:
         return None, problems
     row = {
         "id": rid, "claim": " ".join(claim.split()), "map_type": mt, "rigor": RIGOR[mt],
         "observables": tuple(dict.fromkeys(obs)), "region": region, **citation,
         "status": entry.get("status"), "precision": entry.get("precision"), "method": entry.get("method"),
-        "object": entry.get("object"), "relations": tuple(relations), "notes": notes or "", "file": file,
+        "object": entry.get("object"), "relations": tuple(relations), "notes": notes or "", "aliases": aliases,
+        "prediction": prediction, "file": file,
     }
-    return row, problems
+    return row, problems + status_problems(row)
+
+
+def _parse_aliases(raw: object, bad) -> tuple[str, ...]:
+    """Short names a result is known by (one or a list); an unusable alias is reported and dropped."""
+    if raw is None:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        bad("aliases", f"must be a list of short names like [EoS, edge of stability]; got {show_value(raw)}",
+            is_fatal=False)
+        return ()
+    if len(items) > MAX_ALIASES:
+        bad("aliases", f"lists {len(items)} names; keep the {MAX_ALIASES} most used", is_fatal=False)
+    out: list[str] = []
+    for j, alias in enumerate(items[:MAX_ALIASES]):
+        if not isinstance(alias, str) or not alias.strip() or len(alias.strip()) > MAX_ALIAS_CHARS:
+            bad(f"aliases[{j}]", f"must be a short name of 1 to {MAX_ALIAS_CHARS} characters (an abbreviation "
+                                 f"or everyday name, not a sentence); got {show_value(alias)}", is_fatal=False)
+        elif " ".join(alias.split()) not in out:
+            out.append(" ".join(alias.split()))
+    return tuple(out)
 
 
 def _parse_region(raw: object, axes: Axes, bad) -> dict[str, tuple[str, ...]] | None:
@@ -238,19 +265,19 @@ def _parse_citation(raw: object, bad) -> dict:
         if isinstance(arxiv, float):
             bad("citation.arxiv", f"must be quoted text like \"2001.08361\"; YAML read the unquoted id as "
                                   f"the number {arxiv!r}, which loses trailing zeros")
-        elif not isinstance(arxiv, str) or not (ARXIV_NEW_RE.match(arxiv) or ARXIV_OLD_RE.match(arxiv)):
+        elif not isinstance(arxiv, str) or not (ARXIV_NEW_RE.fullmatch(arxiv) or ARXIV_OLD_RE.fullmatch(arxiv)):
             bad("citation.arxiv", f"must be an arXiv id like 2001.08361 or hep-th/9901001; got {show_value(arxiv)}")
         else:
             out["arxiv"] = arxiv
     doi = raw.get("doi")
     if doi is not None:
-        if not isinstance(doi, str) or not DOI_RE.match(doi):
+        if not isinstance(doi, str) or not DOI_RE.fullmatch(doi):
             bad("citation.doi", f"must be a DOI like 10.1038/nature14539 (without https://doi.org/); got {show_value(doi)}")
         else:
             out["doi"] = doi
     url = raw.get("url")
     if url is not None:
-        if not isinstance(url, str) or not URL_RE.match(url):
+        if not isinstance(url, str) or not URL_RE.fullmatch(url):
             bad("citation.url", f"must start with http:// or https://; got {show_value(url)}")
         else:
             out["url"] = url
@@ -291,7 +318,7 @@ def citation_link(row: dict | pd.Series) -> str | None:
     if row.get("doi"):
         return f"https://doi.org/{row['doi']}"
     url = row.get("url")
-    return url if isinstance(url, str) and URL_RE.match(url) else None
+    return url if isinstance(url, str) and URL_RE.fullmatch(url) else None
 
 
 def citation_text(row: dict | pd.Series) -> str:
