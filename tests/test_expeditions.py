@@ -15,7 +15,7 @@ from atlas_viz.expeditions.runner import SOURCE, plan_sweep, realisable_cells, r
 from atlas_viz.expeditions.ranking import compute_expeditions, select, to_csv, to_markdown, to_records
 from atlas_viz.expeditions.gaps import SCORE_WEIGHTS, find_gaps
 from atlas_viz.core.names import OBSERVED, TERRA_INCOGNITA
-from atlas_viz.runs.store import load_observations, save_runs
+from atlas_viz.runs.store import load_observations, read_source_table, save_runs
 
 from conftest import ROOT, make_data
 
@@ -211,7 +211,7 @@ def test_a_stopped_expedition_keeps_what_finished(tmp_path):
     report = run_sweep(data, atlas.axes, plan, budget=60, cancel=lambda: len(seen) >= 2,
                        progress=lambda d, t, text: seen.append(d))
     assert report.stopped == "cancelled" and report.done == 2
-    assert len(pd.read_parquet(data / "runs" / SOURCE / "runs.parquet")) == 2
+    assert len(read_source_table(data, SOURCE)) == 2
 
 
 def test_cli_lists_expeditions_as_json_and_refuses_unknown_ids(fixture_dir, capsys):
@@ -258,7 +258,7 @@ def test_running_an_expedition_from_the_app_stores_runs_and_reranks(tmp_path, mo
     at.button(key="x_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("runs finished" in s.value and "ranked again" in s.value for s in at.success)
-    stored = pd.read_parquet(data / "runs" / SOURCE / "runs.parquet")
+    stored = read_source_table(data, SOURCE)
     assert len(stored) == 3 and stored["test_error"].notna().any()
 
 
@@ -280,3 +280,32 @@ def test_the_ranking_is_kept_on_disk_by_fingerprint_and_read_back_whole(loaded, 
                for a, b in zip(gaps, again))
     pd.testing.assert_frame_equal(frame.reset_index(drop=True), frame2)
     assert load_ranking(fixture_dir, "fp-2") is None  # another data version is computed afresh
+
+
+def test_one_step_along_a_nominal_axis_goes_only_to_declared_neighbours(loaded):
+    from atlas_viz.expeditions.gaps import Grid
+
+    atlas = loaded[0]
+    grid = Grid(atlas.axes, atlas.terrain)
+    arch = atlas.axes["architecture"]
+    j = atlas.axes.names.index("architecture")
+    assert {arch.value_names[i] for i in grid.steps(j, np.array([arch.code("linear")]))} == {"kernel", "shallow_net"}
+    # the theorem's optimizer is gd: its frontier steps to gradient flow and SGD, never straight to Adam
+    gaps = [g for g in gaps_of(loaded, ("frontier",)) if "thm2020_linear" in g.results and g.stepped == "optimizer"]
+    assert {v for g in gaps for v in g.values["optimizer"]} == {"gradient_flow", "sgd"}
+
+
+def test_gaps_over_the_same_place_merge_and_name_all_their_results():
+    from atlas_viz.expeditions.gaps import Gap, _merge
+
+    cells = np.array([3, 4, 5])
+    parts = {"proximity": 0.2, "size": 0.1, "relevance": 0.5, "kind": 1.0}
+    a = Gap("frontier", ("generalization",), {"width": ("wide",)}, cells, dict(parts), 0.4, ("thm_a",), ("n1",))
+    b = Gap("frontier", ("stability",), {"width": ("wide",)}, cells.copy(), {**parts, "proximity": 0.6}, 0.5,
+            ("thm_b",), ("n2",))
+    c = Gap("frontier", ("generalization",), {"width": ("infinite",)}, np.array([6]), dict(parts), 0.3, ("thm_a",))
+    merged = _merge([a, b, c])
+    assert len(merged) == 2
+    one = next(g for g in merged if g.n_cells == 3)
+    assert one.results == ("thm_a", "thm_b") and one.observables == ("generalization", "stability")
+    assert one.parts["proximity"] == 0.6 and one.score == 0.5

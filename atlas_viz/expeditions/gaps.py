@@ -11,7 +11,7 @@ Five kinds of gap, each computed from the coverage table (one level per cell and
   marked contested.
 
 The first three are grouped into *boxes*: a set of values per axis whose every cell is a gap cell. A box is
-connected (ordinal axes grow by adjacent values only; nominal axes by any value), reads as a sentence
+connected (each axis grows by the neighbours ``axes.yaml`` declares: adjacent values on an ordinal axis), reads as a sentence
 ("architecture: transformer; width: wide"), and is grown greedily from the most practice-relevant
 uncovered gap cell, so the first boxes found are the ones a reader cares about most. Everything runs on
 a dense array over the product of the axes (about 170,000 entries), never cell by cell in Python.
@@ -110,6 +110,13 @@ class Grid:
         self.cell = product_index(axes, terrain)
         self.exists = self.cell >= 0
         self.ordinal = [a.kind == "ordinal" for a in axes.axes]
+        # One step along an axis: its declared neighbours in axes.yaml (adjacent values on an ordinal axis).
+        self.near = []
+        for a in axes.axes:
+            m = np.zeros((len(a.values), len(a.values)), dtype=bool)
+            for i, v in enumerate(a.value_names):
+                m[i, [a.code(n) for n in a.neighbours(v)]] = True
+            self.near.append(m)
         weights = np.array([a.weight for a in axes.axes], dtype=float)
         self.axis_weights = weights / weights.sum()
         # Relevance of every entry: the weighted mean of its values' relevance (for seeding boxes).
@@ -140,16 +147,11 @@ class Grid:
         return {a.name: tuple(a.value_names[i] for i in sorted(s)) for a, s in zip(self.axes.axes, sets)}
 
     def steps(self, j: int, codes: np.ndarray) -> np.ndarray:
-        """Values one step outside ``codes`` along axis ``j`` (adjacent ones for an ordinal axis)."""
-        k = self.sizes[j]
-        inside = np.zeros(k, dtype=bool)
+        """Values one step outside ``codes`` along axis ``j``: the neighbours ``axes.yaml`` declares (adjacent
+        values on an ordinal axis; on a nominal axis only values declared near, never every other value)."""
+        inside = np.zeros(self.sizes[j], dtype=bool)
         inside[codes] = True
-        if self.ordinal[j]:
-            near = np.zeros(k, dtype=bool)
-            near[1:] |= inside[:-1]
-            near[:-1] |= inside[1:]
-            return np.flatnonzero(near & ~inside)
-        return np.flatnonzero(~inside)
+        return np.flatnonzero(self.near[j][codes].any(axis=0) & ~inside)
 
     def shell(self, sets: list[np.ndarray]) -> list[list[np.ndarray]]:
         """The boxes one step outside ``sets``, one per axis that has somewhere to step."""
@@ -167,7 +169,7 @@ class Grid:
 
 def grow_box(grid: Grid, allowed: np.ndarray, seed: tuple[int, ...], order: list[int]) -> list[np.ndarray]:
     """Grow a box from ``seed`` while every entry stays ``allowed`` (gap or impossible) and each added
-    slab holds at least one real cell. Ordinal axes grow by adjacent values, nominal axes by any value."""
+    slab holds at least one real cell. Each axis grows by its declared neighbours (``Grid.steps``)."""
     sets = [[int(s)] for s in seed]
     every = [np.arange(k) for k in grid.sizes]
     changed = True
@@ -364,8 +366,6 @@ def _frontier(grid: Grid, index: RegionIndex, results: pd.DataFrame, level: np.n
                     cells = np.sort(grid.cell[slab][keep])
                     found.append(_make(grid, index, level, "frontier", obs, box, cells, named=(r.id,),
                                        stepped=a.name))
-            if not grid.ordinal[j] and found:  # one step along a nominal axis: keep the best-scoring value
-                found = [max(found, key=lambda g: (g.score, -g.n_cells))]
             out += found
     return out
 
@@ -408,14 +408,16 @@ def _contested(grid: Grid, index: RegionIndex, results: pd.DataFrame, masks: np.
 
 
 def _merge(gaps: list[Gap]) -> list[Gap]:
-    """One gap per kind, cell set and naming results; the observables it holds for are united."""
+    """One gap per kind and place: gaps over the same cells are one expedition, naming all their results and
+    holding for all their observables (two theorems whose frontiers meet in one place are tested together)."""
     merged: dict[tuple, Gap] = {}
     for g in gaps:
-        key = (g.kind, hashlib.blake2b(g.cells.tobytes(), digest_size=8).hexdigest(), g.results,
-               tuple(g.values.items()))
+        key = (g.kind, hashlib.blake2b(g.cells.tobytes(), digest_size=8).hexdigest(), tuple(g.values.items()))
         if key in merged:
             m = merged[key]
             m.observables = tuple(dict.fromkeys(m.observables + g.observables))
+            m.results = tuple(dict.fromkeys(m.results + g.results))
+            m.neighbours = tuple(dict.fromkeys(m.neighbours + g.neighbours))
             if g.parts["proximity"] > m.parts["proximity"]:
                 m.parts, m.score = g.parts, g.score
         else:
