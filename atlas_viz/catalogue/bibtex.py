@@ -60,11 +60,11 @@ def parse_bibtex(text: object) -> tuple[dict, list[str]]:
     # arXiv id: eprint, then the DOI arXiv registers, then journal / note / url text.
     eprint = get("eprint").strip()
     eprint = re.sub(r"^arxiv:\s*", "", eprint, flags=re.IGNORECASE)
-    if ARXIV_ID_RE.match(eprint):
+    if ARXIV_ID_RE.fullmatch(eprint):
         fields["arxiv"] = eprint
     doi = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", get("doi").strip(), flags=re.IGNORECASE)
     m = re.match(r"^10\.48550/arxiv\.(.+)$", doi, flags=re.IGNORECASE)
-    if m and ARXIV_ID_RE.match(m.group(1)):
+    if m and ARXIV_ID_RE.fullmatch(m.group(1)):
         fields["arxiv"] = fields["arxiv"] or m.group(1)
         doi = ""
     if doi:

@@ -58,7 +58,7 @@ def slugify_id(text: object) -> str:
     """A valid result id from any text: ASCII lowercase letters, digits and ``_``; '' if nothing is left."""
     s = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode("ascii").lower()
     s = re.sub(r"[^a-z0-9]+", "_", s).strip("_")[:80].rstrip("_")
-    return s if ID_RE.match(s) else ""
+    return s if ID_RE.fullmatch(s) else ""
 
 
 def suggest_id(authors: list[str] | str | None, year: object, title: str | None) -> str:
@@ -215,7 +215,7 @@ def entry_yaml(entry: dict, how: str = "the atlas app") -> str:
 
 def contributed_path(data_dir: Path | str, rid: str) -> Path:
     """``DATA/results/contributed_<id>.yaml``; refuses an id that is not a slug (no path can escape)."""
-    if not isinstance(rid, str) or not ID_RE.match(rid) or slugify_id(rid) != rid:
+    if not isinstance(rid, str) or not ID_RE.fullmatch(rid) or slugify_id(rid) != rid:
         raise ValueError(f"not a valid result id: {rid!r}")
     results = (Path(data_dir) / "results").resolve()
     path = (results / f"{PREFIX}{rid}.yaml").resolve()
@@ -258,7 +258,7 @@ def check_entry(entry: object, axes: Axes, ids: dict[str, str], replace: bool = 
     Returns (row or None, problems); a save goes ahead only with no problem at all.
     """
     rid = entry.get("id") if isinstance(entry, dict) else None
-    file = file or (f"{PREFIX}{rid}.yaml" if isinstance(rid, str) and ID_RE.match(rid) else f"{PREFIX}<id>.yaml")
+    file = file or (f"{PREFIX}{rid}.yaml" if isinstance(rid, str) and ID_RE.fullmatch(rid) else f"{PREFIX}<id>.yaml")
     row, problems = parse_result(entry, file, 0, axes)
     if not isinstance(entry, dict):
         return None, problems

@@ -4,16 +4,35 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from atlas_viz.io.paths import PARTS_DIR, RUNS_DIR, SOURCE_FILE, TABLE_FILE
 
-def data_fingerprint(data_dir: Path | str) -> str:
-    """Hash of names, sizes and modification times of the data files (no file is read)."""
-    root = Path(data_dir)
+CATALOGUE_PATTERNS = ("axes.yaml", "results/*.yaml", "cache/terrain.npz")
+RUNS_PATTERNS = (f"{RUNS_DIR}/*/{SOURCE_FILE}", f"{RUNS_DIR}/*/{TABLE_FILE}", f"{RUNS_DIR}/*/{PARTS_DIR}/*.parquet")
+
+
+def _digest(root: Path, patterns: tuple[str, ...]) -> str:
     h = hashlib.sha256()
-    for pattern in ("axes.yaml", "results/*.yaml", "runs/*", "cache/terrain.npz"):
+    for pattern in patterns:
         for p in sorted(root.glob(pattern)):
             try:
                 st = p.stat()
             except OSError:
-                continue
-            h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+                continue  # removed while we looked (a compaction): the next look sees the new state
+            h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino};".encode())
     return h.hexdigest()[:16]
+
+
+def catalogue_fingerprint(data_dir: Path | str) -> str:
+    """Hash of names, sizes, modification times and inodes of axes, results and the terrain cache."""
+    return _digest(Path(data_dir), CATALOGUE_PATTERNS)
+
+
+def runs_fingerprint(data_dir: Path | str) -> str:
+    """Hash of names, sizes, modification times and inodes of every run file (tables, parts, metadata):
+    an in-place overwrite of a table changes it, as does an atomic replace (a new inode)."""
+    return _digest(Path(data_dir), RUNS_PATTERNS)
+
+
+def data_fingerprint(data_dir: Path | str) -> str:
+    """Hash of everything above: changes when any data file changes (no file is read)."""
+    return _digest(Path(data_dir), CATALOGUE_PATTERNS + RUNS_PATTERNS)

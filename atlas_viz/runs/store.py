@@ -2,23 +2,29 @@
 
 A *run source* is one folder ``DATA/runs/<slug>/`` holding
 
-* ``runs.parquet``: one row per run: ``run_id`` (text, unique in the source),
-  one column per axis holding a value name or null (unknown), metric columns
-  (floats, named in ``source.yaml``), and raw configuration columns named
-  ``config.<name>``;
-* ``source.yaml``: ``name``, ``url``, ``license``, ``metrics`` (list),
-  ``observables`` (what the runs observe; default generalization and
-  training_dynamics), ``imported`` (ISO time), ``rows``, ``provenance``
-  (free map: command, code version, ...), and the ``mapping`` used.
+* ``runs.parquet``: the base table, one row per run: ``run_id`` (text, unique in the source), one column
+  per axis holding a value name or null (unknown), metric columns (floats, named in ``source.yaml``), and
+  raw configuration columns named ``config.<name>``;
+* ``parts/<time>-<random>.parquet``: rows appended since the base was written, same columns (any subset);
+  a later part replaces the rows of earlier ones (and of the base) with the same ``run_id``;
+* ``source.yaml``: ``name``, ``url``, ``license``, ``metrics`` (list), ``observables`` (default
+  generalization and training_dynamics), ``imported`` (ISO time), ``rows``, ``provenance`` (free map),
+  the ``mapping`` used, and ``parts``: the part files that belong to the source, in order.
 
-Both files are written atomically, the table first; a source appears only when
-its ``source.yaml`` exists, so a killed import never shows half a table.
-Runs whose table leaves an axis out are placed at that axis's ``default``
-value from ``axes.yaml`` and list the axis in ``imputed``.
+Every writer (an import, an append, an expedition, a compaction) holds the source's lock
+(:class:`atlas_viz.io.atomic.FolderLock`); readers never wait. ``source.yaml`` is the commit record: it is
+written last, atomically, so a part or a base table appears in the source only once it is complete, and a
+killed writer leaves files that the next writer removes. An append writes only its own rows (a new part)
+and reads only the ``run_id`` column of what is stored (to keep ``rows`` exact); beyond
+:data:`MAX_PARTS` parts they are folded together (:func:`compact_runs`).
+Runs whose table leaves an axis out are placed at that axis's ``default`` value from ``axes.yaml`` and list
+the axis in ``imputed``.
 """
 from __future__ import annotations
 
 import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -30,16 +36,23 @@ import yaml
 from atlas_viz.terrain.axes import Axes, cell_codes, product_index
 from atlas_viz.core.problems import Problem
 from atlas_viz.coverage.regions import stable_jitter
-from atlas_viz.io.yamlio import atomic_write, atomic_write_text, read_yaml
+from atlas_viz.io.atomic import FolderLock, atomic_write, atomic_write_text, clean_temporaries
+from atlas_viz.io.paths import PARTS_DIR, RUNS_DIR, SOURCE_FILE, TABLE_FILE
+from atlas_viz.io.yamlio import read_yaml
 
-RUNS_DIR = "runs"
-TABLE_FILE = "runs.parquet"
-SOURCE_FILE = "source.yaml"
+__all__ = ["RUNS_DIR", "TABLE_FILE", "SOURCE_FILE", "PARTS_DIR"]  # file names, re-exported for callers
 DICTIONARY_PROBE = 10_000
 """Rows looked at to decide whether a numeric column is dictionary encoded in Parquet."""
 CONFIG_PREFIX = "config."
 DEFAULT_OBSERVABLES = ("generalization", "training_dynamics")
 SLUG_RE = re.compile(r"[^a-z0-9_]+")
+MAX_PARTS = 32
+"""Parts a source may have before an append folds them (into one part, or into the base when they hold
+as many rows as it does: so the base is rewritten only after as many rows again were appended)."""
+BASE_KEY = b"atlas.base"
+"""Parquet metadata key of a base table's token; ``source.yaml`` names the token of its base."""
+READ_RETRIES = 3
+"""Times a reader looks again when a compaction removed a part while it read."""
 
 
 def slugify(name: str) -> str:
@@ -69,32 +82,167 @@ def source_dir(data_dir: Path | str, slug: str) -> Path:
     return Path(data_dir) / RUNS_DIR / slugify(slug)
 
 
-def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, append: bool = False) -> Path:
-    """Store a run source atomically (table first, then its ``source.yaml``).
+def source_exists(data_dir: Path | str, slug: str) -> bool:
+    """Whether a run source of this name is stored (its ``source.yaml`` exists)."""
+    return (source_dir(data_dir, slug) / SOURCE_FILE).is_file()
 
-    ``table`` must have ``run_id``; with ``append`` the rows are added to an
-    existing source (rows whose ``run_id`` already exists are replaced).
+
+def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, append: bool = False) -> Path:
+    """Store runs under the source's lock: replace the source (a new base table), or with ``append`` add
+    them as a new part (rows whose ``run_id`` is already stored are replaced). Returns the source folder.
+
+    ``meta`` becomes ``source.yaml``; on append it updates the stored one, and ``metrics`` is the union of
+    both (appending runs that measure other metrics keeps the old ones). ``rows`` is always the number of
+    distinct runs stored.
     """
     folder = source_dir(data_dir, slug)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not pd.api.types.is_string_dtype(table["run_id"]):
-        table = table.assign(run_id=table["run_id"].astype(str))
-    if append and (folder / TABLE_FILE).exists():
-        old = pd.read_parquet(folder / TABLE_FILE)
-        old = old[~old["run_id"].isin(set(table["run_id"]))]
-        table = pd.concat([old, table], ignore_index=True)
-    atomic_write(folder / TABLE_FILE, lambda fh: write_parquet(table, fh))
-    meta = {**meta, "rows": int(len(table))}
-    atomic_write_text(folder / SOURCE_FILE, yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+    table = _text_ids(table)
+    with FolderLock(folder):
+        old = _committed_meta(folder) if append else None
+        if append and old is None and (folder / SOURCE_FILE).is_file():
+            raise OSError(f"{folder / SOURCE_FILE}: cannot be read, so nothing is appended to it (that would "
+                          "replace the source); fix the file or import without appending")
+        _clean(folder, old)
+        if old is None:
+            token = secrets.token_hex(8)
+            atomic_write(folder / TABLE_FILE, lambda fh: write_parquet(table, fh, token))
+            new = {**_public(meta), "rows": int(len(table)), "parts": [], "base": token}
+        else:
+            name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.parquet"
+            atomic_write(folder / PARTS_DIR / name, lambda fh: write_parquet(table, fh))
+            parts = list(old.get("parts") or [])
+            rows = int(old.get("rows", 0)) + len(table) - _stored_overlap(folder, old, table["run_id"])
+            metrics = list(dict.fromkeys([*(old.get("metrics") or []), *(meta.get("metrics") or [])]))
+            new = {**old, **_public(meta), "metrics": metrics, "rows": rows, "parts": [*parts, name]}
+        _commit(folder, new)
+        if len(new["parts"]) > MAX_PARTS:
+            _fold(folder, new)
     return folder
 
 
-def write_parquet(table: pd.DataFrame, where: BinaryIO | Path) -> None:
+def compact_runs(data_dir: Path | str, slug: str) -> int:
+    """Fold every part of a source into its base table, under its lock; returns the rows stored."""
+    folder = source_dir(data_dir, slug)
+    if not (folder / SOURCE_FILE).is_file():
+        raise FileNotFoundError(f"{folder}: no run source here (no {SOURCE_FILE})")
+    with FolderLock(folder):
+        meta = _committed_meta(folder) or {}
+        _clean(folder, meta)
+        return _rewrite_base(folder, meta)
+
+
+def _rewrite_base(folder: Path, meta: dict) -> int:
+    """Write base and parts as one new base table, then commit it (the caller holds the lock)."""
+    table = _read_committed(folder, meta)
+    token = secrets.token_hex(8)
+    atomic_write(folder / TABLE_FILE, lambda fh: write_parquet(table, fh, token))
+    _commit(folder, {**meta, "rows": int(len(table)), "parts": [], "base": token})
+    _clean(folder, {"parts": []})
+    return int(len(table))
+
+
+def _text_ids(table: pd.DataFrame) -> pd.DataFrame:
+    """``run_id`` as text, each id once (the last row of an id wins, as across parts)."""
+    if not pd.api.types.is_string_dtype(table["run_id"]):
+        table = table.assign(run_id=table["run_id"].astype(str))
+    if table["run_id"].duplicated().any():
+        table = table.drop_duplicates("run_id", keep="last").reset_index(drop=True)
+    return table
+
+
+def _public(meta: dict) -> dict:
+    """A caller's metadata without the keys the store keeps itself."""
+    return {k: v for k, v in meta.items() if k not in ("parts", "base", "rows")}
+
+
+def _committed_meta(folder: Path) -> dict | None:
+    """The stored ``source.yaml`` (None when there is none or it is unusable)."""
+    if not (folder / SOURCE_FILE).is_file():
+        return None
+    meta, problems = read_yaml(folder / SOURCE_FILE)
+    return meta if isinstance(meta, dict) and not problems else None
+
+
+def _commit(folder: Path, meta: dict) -> None:
+    atomic_write_text(folder / SOURCE_FILE, yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+
+
+def _clean(folder: Path, meta: dict | None) -> None:
+    """Remove what interrupted writers left: temporary files, and parts that no ``source.yaml`` lists.
+    Only called under the source's lock, so no other writer is half-way."""
+    clean_temporaries(folder, older_than=0)
+    listed = set((meta or {}).get("parts") or [])
+    parts = folder / PARTS_DIR
+    if parts.is_dir():
+        clean_temporaries(parts, older_than=0)
+        for p in parts.glob("*.parquet"):
+            if p.name not in listed:
+                p.unlink(missing_ok=True)
+
+
+def _base_current(folder: Path, meta: dict) -> bool:
+    """Whether the base table is the one ``source.yaml`` names (a writer killed between writing a new base
+    and its ``source.yaml`` leaves a newer base: its listed parts are then not the base's)."""
+    import pyarrow.parquet as pq
+
+    if "base" not in meta:
+        return True  # written before bases had tokens
+    stored = (pq.read_schema(folder / TABLE_FILE).metadata or {}).get(BASE_KEY, b"").decode()
+    return stored == str(meta["base"])
+
+
+def _read_committed(folder: Path, meta: dict) -> pd.DataFrame:
+    """Base table plus the parts ``meta`` lists, later rows replacing earlier ones with the same run_id."""
+    base = pd.read_parquet(folder / TABLE_FILE)
+    parts = list(meta.get("parts") or []) if _base_current(folder, meta) else []
+    if not parts:
+        return base
+    frames = [base, *(pd.read_parquet(folder / PARTS_DIR / p) for p in parts)]
+    table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    return table.drop_duplicates("run_id", keep="last").reset_index(drop=True)
+
+
+def _stored_overlap(folder: Path, meta: dict, ids: pd.Series) -> int:
+    """How many of ``ids`` are already stored: reads only the ``run_id`` column of base and parts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    files = [folder / TABLE_FILE] if (folder / TABLE_FILE).is_file() else []
+    if files and _base_current(folder, meta):
+        files += [folder / PARTS_DIR / p for p in meta.get("parts") or []]
+    new = pa.array(ids.astype(str).to_numpy(dtype=object), type=pa.string())
+    seen = []
+    for f in files:
+        stored = pq.read_table(f, columns=["run_id"])["run_id"].cast(pa.string())
+        seen.append(pc.unique(stored.filter(pc.is_in(stored, value_set=new))))
+    return len(pc.unique(pa.chunked_array(seen, type=pa.string()))) if seen else 0
+
+
+def _fold(folder: Path, meta: dict) -> None:
+    """Fold the parts of a source (caller holds the lock): into one part while they hold fewer rows than
+    the base, else into the base, so each stored row is rewritten a bounded number of times on average."""
+    import pyarrow.parquet as pq
+
+    parts = list(meta["parts"])
+    in_parts = sum(pq.read_metadata(folder / PARTS_DIR / p).num_rows for p in parts)
+    if in_parts >= pq.read_metadata(folder / TABLE_FILE).num_rows:
+        _rewrite_base(folder, meta)
+        return
+    frames = [pd.read_parquet(folder / PARTS_DIR / p) for p in parts]
+    merged = pd.concat(frames, ignore_index=True).drop_duplicates("run_id", keep="last")
+    name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.parquet"
+    atomic_write(folder / PARTS_DIR / name, lambda fh: write_parquet(merged, fh))
+    _commit(folder, {**meta, "parts": [name]})
+    _clean(folder, {"parts": [name]})
+
+
+def write_parquet(table: pd.DataFrame, where: BinaryIO | Path, token: str | None = None) -> None:
     """Write a frame as Parquet, fast: dictionary encoding only where it pays, no statistics.
 
     Text, categories and numbers with few distinct values (judged on the first rows) are dictionary
     encoded; a dictionary over a million distinct floats, and per-page statistics, would cost half
-    the write time for nothing.
+    the write time for nothing. ``token`` marks a base table (see :data:`BASE_KEY`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -104,25 +252,20 @@ def write_parquet(table: pd.DataFrame, where: BinaryIO | Path) -> None:
     dictionary = [f.name for f in arrow.schema
                   if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
                   or head[f.name].nunique() <= DICTIONARY_PROBE // 100]
+    if token:
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), BASE_KEY: token.encode()})
     pq.write_table(arrow, where, use_dictionary=dictionary or False, write_statistics=False)
 
 
 def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:
-    """Read every run source; a broken source is reported and skipped."""
+    """Read every run source (base table and its parts); a broken source is reported and skipped."""
     frames, sources, problems = [], {}, []
     root = Path(data_dir) / RUNS_DIR
     for meta_path in sorted(root.glob(f"*/{SOURCE_FILE}")):
         slug = meta_path.parent.name
-        meta, meta_problems = read_yaml(meta_path)
-        where = f"{RUNS_DIR}/{slug}/{SOURCE_FILE}"
-        if meta_problems or not isinstance(meta, dict):
-            problems += [Problem(where, "", "", p.message) for p in meta_problems] or \
-                        [Problem(where, "", "", "must be a map with name, license and metrics")]
-            continue
-        try:
-            table = pd.read_parquet(meta_path.parent / TABLE_FILE)
-        except Exception as err:  # a corrupt or missing table must not sink the other sources
-            problems.append(Problem(f"{RUNS_DIR}/{slug}/{TABLE_FILE}", "", "", f"cannot be read: {err}"))
+        meta, table, problem = read_source(meta_path.parent)
+        if problem is not None:
+            problems.append(problem)
             continue
         table = table.copy()
         table.insert(0, "source", slug)
@@ -136,6 +279,38 @@ def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:
         if ax not in runs:
             runs[ax] = None
     return RunSet(runs, sources, problems)
+
+
+def read_source(folder: Path) -> tuple[dict, pd.DataFrame | None, Problem | None]:
+    """(metadata, table, None) of one stored source, or ({}, None, problem) when it cannot be read.
+
+    Needs no lock: ``source.yaml`` names only complete files, and when a compaction removes a part while
+    it is read the source is read again (up to :data:`READ_RETRIES` times).
+    """
+    slug = folder.name
+    where = f"{RUNS_DIR}/{slug}/{SOURCE_FILE}"
+    for attempt in range(READ_RETRIES):
+        meta, meta_problems = read_yaml(folder / SOURCE_FILE)
+        if meta_problems or not isinstance(meta, dict):
+            msgs = [p.message for p in meta_problems] or ["must be a map with name, license and metrics"]
+            return {}, None, Problem(where, "", "", "; ".join(msgs))
+        try:
+            return meta, _read_committed(folder, meta), None
+        except FileNotFoundError as err:
+            if attempt + 1 < READ_RETRIES and (folder / TABLE_FILE).is_file():
+                continue  # a writer folded the parts meanwhile: read its new source.yaml
+            return {}, None, Problem(f"{RUNS_DIR}/{slug}", "", "", f"cannot be read: {err}")
+        except Exception as err:  # a corrupt table must not sink the other sources; pyarrow raises many types
+            return {}, None, Problem(f"{RUNS_DIR}/{slug}/{TABLE_FILE}", "", "", f"cannot be read: {err}")
+    return {}, None, Problem(f"{RUNS_DIR}/{slug}", "", "", "kept changing while it was read")
+
+
+def read_source_table(data_dir: Path | str, slug: str) -> pd.DataFrame:
+    """Every stored run of one source as one table (base and parts); raises OSError when unreadable."""
+    meta, table, problem = read_source(source_dir(data_dir, slug))
+    if problem is not None:
+        raise OSError(str(problem))
+    return table
 
 
 def empty_runs(axes: Axes) -> pd.DataFrame:

@@ -1,0 +1,144 @@
+"""Reliability: concurrent writers lose no run, files are written atomically and inertly, inputs are bounded."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import stat
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from atlas_viz.io.atomic import STALE_TMP_SECONDS, FolderLock, atomic_write_text, temporaries
+from atlas_viz.io.fingerprint import data_fingerprint, runs_fingerprint
+from atlas_viz.runs.store import (MAX_PARTS, PARTS_DIR, SOURCE_FILE, TABLE_FILE, compact_runs, load_runs,
+                                  read_source_table, save_runs, source_dir)
+
+META = {"name": "sweep", "license": "CC0-1.0", "metrics": ["loss"]}
+
+
+def rows(prefix: str, n: int, metric: str = "loss") -> pd.DataFrame:
+    return pd.DataFrame({"run_id": [f"{prefix}{i}" for i in range(n)], metric: [float(i) for i in range(n)]})
+
+
+def meta_of(data: Path, slug: str = "sweep") -> dict:
+    return yaml.safe_load((source_dir(data, slug) / SOURCE_FILE).read_text())
+
+
+# --- run storage: parts, one lock, no lost rows --------------------------------------------------------
+
+def _append_many(data: str, prefix: str, n: int, times: int, start) -> None:
+    start.wait()
+    for k in range(times):
+        save_runs(data, "sweep", rows(f"{prefix}{k}-", n), META, append=True)
+
+
+def _concurrently(data: Path, jobs: list[tuple[str, int, int]]) -> None:
+    ctx = mp.get_context("fork")
+    start = ctx.Barrier(len(jobs))
+    procs = [ctx.Process(target=_append_many, args=(str(data), p, n, times, start)) for p, n, times in jobs]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+
+
+def test_three_concurrent_appends_of_many_rows_keep_every_row(tmp_path):
+    save_runs(tmp_path, "sweep", rows("base", 10), META)
+    _concurrently(tmp_path, [("a", 20_000, 1), ("b", 20_000, 1), ("c", 20_000, 1)])
+    table = read_source_table(tmp_path, "sweep")
+    assert len(table) == 60_010 and table["run_id"].is_unique
+    assert meta_of(tmp_path)["rows"] == 60_010
+    assert len(load_runs(tmp_path, _axes()).runs) == 60_010
+
+
+def test_two_concurrent_expedition_style_appends_lose_nothing(tmp_path):
+    _concurrently(tmp_path, [("x", 1, 25), ("y", 1, 25)])  # one run per append, as a sweep saves them
+    table = read_source_table(tmp_path, "sweep")
+    assert sorted(table["run_id"]) == sorted([f"x{k}-0" for k in range(25)] + [f"y{k}-0" for k in range(25)])
+    assert meta_of(tmp_path)["rows"] == 50
+
+
+def test_an_append_writes_only_its_rows_and_never_rewrites_the_base(tmp_path):
+    folder = save_runs(tmp_path, "sweep", rows("base", 50_000), META)
+    before = (folder / TABLE_FILE).stat()
+    save_runs(tmp_path, "sweep", rows("new", 3), META, append=True)
+    after = (folder / TABLE_FILE).stat()
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+    parts = list((folder / PARTS_DIR).glob("*.parquet"))
+    assert len(parts) == 1 and len(pd.read_parquet(parts[0])) == 3
+    assert meta_of(tmp_path)["rows"] == 50_003
+
+
+def test_appended_rows_replace_stored_ones_and_rows_counts_each_run_once(tmp_path):
+    save_runs(tmp_path, "sweep", rows("r", 5), META)
+    save_runs(tmp_path, "sweep", pd.DataFrame({"run_id": ["r1", "r9"], "loss": [10.0, 9.0]}), META, append=True)
+    table = read_source_table(tmp_path, "sweep").set_index("run_id")
+    assert len(table) == 6 and table.loc["r1", "loss"] == 10.0 and meta_of(tmp_path)["rows"] == 6
+
+
+def test_appending_other_metrics_keeps_the_old_ones(tmp_path):
+    save_runs(tmp_path, "sweep", rows("r", 3), META)
+    save_runs(tmp_path, "sweep", rows("s", 2, "acc"), {**META, "metrics": ["acc"]}, append=True)
+    assert meta_of(tmp_path)["metrics"] == ["loss", "acc"]
+    table = read_source_table(tmp_path, "sweep")
+    assert table["loss"].notna().sum() == 3 and table["acc"].notna().sum() == 2
+
+
+def test_parts_are_folded_beyond_the_limit_and_compaction_keeps_every_row(tmp_path):
+    save_runs(tmp_path, "sweep", rows("base", 4), META)
+    for k in range(MAX_PARTS + 3):
+        save_runs(tmp_path, "sweep", rows(f"p{k}-", 1), META, append=True)
+    folder = source_dir(tmp_path, "sweep")
+    assert len(list((folder / PARTS_DIR).glob("*.parquet"))) <= MAX_PARTS
+    assert len(meta_of(tmp_path)["parts"]) <= MAX_PARTS
+    assert len(read_source_table(tmp_path, "sweep")) == 4 + MAX_PARTS + 3
+    assert compact_runs(tmp_path, "sweep") == 4 + MAX_PARTS + 3
+    assert meta_of(tmp_path)["parts"] == [] and not list((folder / PARTS_DIR).glob("*"))
+    assert len(pd.read_parquet(folder / TABLE_FILE)) == 4 + MAX_PARTS + 3
+
+
+def test_files_of_an_interrupted_write_are_never_read_and_are_removed_by_the_next(tmp_path):
+    folder = save_runs(tmp_path, "sweep", rows("r", 3), META)
+    (folder / PARTS_DIR).mkdir(exist_ok=True)
+    rows("ghost", 2).to_parquet(folder / PARTS_DIR / "00000000000000000001-dead.parquet")  # killed before commit
+    (folder / f".{TABLE_FILE}.abc123.tmp").write_bytes(b"half a table")
+    assert len(read_source_table(tmp_path, "sweep")) == 3
+    save_runs(tmp_path, "sweep", rows("s", 1), META, append=True)
+    assert not (folder / PARTS_DIR / "00000000000000000001-dead.parquet").exists()
+    assert not list(folder.glob(".*.tmp"))
+    assert len(read_source_table(tmp_path, "sweep")) == 4
+
+
+def test_a_base_newer_than_its_source_yaml_is_read_without_the_old_parts(tmp_path):
+    save_runs(tmp_path, "sweep", rows("old", 3), META)
+    save_runs(tmp_path, "sweep", rows("part", 2), META, append=True)
+    stale = (source_dir(tmp_path, "sweep") / SOURCE_FILE).read_text()
+    save_runs(tmp_path, "sweep", rows("new", 4), META)                   # a replace ...
+    (source_dir(tmp_path, "sweep") / SOURCE_FILE).write_text(stale)    # ... killed before its source.yaml
+    assert sorted(read_source_table(tmp_path, "sweep")["run_id"]) == [f"new{i}" for i in range(4)]
+
+
+def test_append_refuses_an_unreadable_source_yaml_instead_of_replacing_the_source(tmp_path):
+    folder = save_runs(tmp_path, "sweep", rows("r", 3), META)
+    (folder / SOURCE_FILE).write_text("name: [unclosed\n")
+    with pytest.raises(OSError, match="cannot be read, so nothing is appended"):
+        save_runs(tmp_path, "sweep", rows("s", 1), META, append=True)
+    assert len(pd.read_parquet(folder / TABLE_FILE)) == 3
+
+
+def test_the_lock_is_exclusive_across_threads_and_times_out_with_the_folder_named(tmp_path):
+    with FolderLock(tmp_path / "src"):
+        with pytest.raises(TimeoutError, match="src"):
+            with FolderLock(tmp_path / "src", timeout=0.05):
+                pass
+
+
+def _axes():
+    from atlas_viz.terrain.axes import load_axes
+    from conftest import BUNDLED
+
+    return load_axes(BUNDLED / "axes.yaml")
