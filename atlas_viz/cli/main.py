@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     add_import_runs(add)
     from atlas_viz.cli.expeditions import register as register_expeditions
     register_expeditions(add, _progress)
+    from atlas_viz.cli.checks import register as register_check
+    register_check(add)
     args = parser.parse_args(argv)
     args.data = data_dir(args.data)
     try:

@@ -32,7 +32,7 @@ COVERAGE_LABELS = {
 
 RESULT_FIELDS = (
     "id", "claim", "map_type", "region", "observables", "citation", "status", "precision",
-    "method", "object", "relations", "notes",
+    "method", "object", "relations", "notes", "prediction", "aliases",
 )
 REQUIRED_RESULT_FIELDS = ("id", "claim", "map_type", "region", "observables", "citation")
 CITATION_FIELDS = ("authors", "year", "title", "arxiv", "doi", "url", "venue")
@@ -41,5 +41,31 @@ CITATION_FIELDS = ("authors", "year", "title", "arxiv", "doi", "url", "venue")
 RESULT_COLUMNS = (
     "id", "claim", "map_type", "rigor", "observables", "region", "authors", "year", "title",
     "arxiv", "doi", "url", "venue", "status", "precision", "method", "object", "relations",
-    "notes", "file",
+    "notes", "prediction", "aliases", "file",
 )
+SEARCH_FIELDS = ("id", "aliases", "title", "claim", "authors", "notes")
+"""Columns of the results frame that the search reads."""
+MAX_ALIASES, MAX_ALIAS_CHARS = 12, 40
+"""At most this many aliases per result, each at most this long (short names, not sentences)."""
+
+# Predictions (the optional `prediction:` block of a result) and their verdicts.
+PREDICTION_KINDS = ("power_law", "monotone", "optimum_invariant", "peak", "bound")
+VERDICTS = ("agrees", "disagrees", "inconclusive", "untested")
+"""Verdicts of a checked prediction, computed from runs, never typed into YAML."""
+DIRECTIONS = ("increasing", "decreasing")
+QUANTITIES = {
+    "params": "parameter count",
+    "samples": "training samples",
+    "tokens": "training tokens",
+    "compute": "training FLOPs",
+    "width_units": "hidden units per layer (d_model for transformers)",
+    "depth_layers": "hidden layers (transformer blocks)",
+    "lr": "learning rate",
+    "steps": "optimizer steps",
+    "samples_per_param": "training samples (tokens for language models) per parameter",
+    "weight_decay": "weight decay",
+    "batch_size": "samples (sequences) per optimizer step",
+}
+"""Canonical quantities a prediction may name; a run source maps each to one of its columns under `quantities:`
+in its source.yaml (a source that does not declare one falls back to its column config.<name>)."""
+QUANTITIES_KEY = "quantities"

@@ -1,0 +1,67 @@
+"""Checks as text: JSON, Markdown and CSV, and the warnings about metrics no run source has."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+
+from atlas_viz.catalogue.predictions import Prediction
+from atlas_viz.checks.verdicts import Check, Fit
+from atlas_viz.core.problems import Problem
+from atlas_viz.core.text import md_escape
+
+
+def metric_warnings(results: pd.DataFrame, sources: dict[str, dict], columns: list[str]) -> list[Problem]:
+    """A warning per prediction whose metric no run source lists (and no run column holds)."""
+    known = {m for meta in sources.values() for m in meta.get("metrics", [])} | set(columns)
+    out = []
+    for _, row in results.iterrows():
+        p = row.get("prediction")
+        if isinstance(p, Prediction) and p.metric not in known:
+            out.append(Problem(row["file"], row["id"], "prediction.metric",
+                               f"no run source has the metric {p.metric!r} (known: {', '.join(sorted(known)) or 'none'}); "
+                               "it stays untested until runs record it"))
+    return out
+
+
+def to_json(checks: list[Check]) -> str:
+    return json.dumps([c.to_dict() for c in checks], indent=2) + "\n"
+
+
+def fit_text(f: Fit) -> str:
+    """'agrees (n=240)' or 'untested'."""
+    return f"{f.verdict} (n={f.runs})" if f.runs else f.verdict
+
+
+def statistic_text(f: Fit) -> str:
+    st = f.statistic
+    return f"{st.value:.3g} [{st.low:.3g}, {st.high:.3g}]" if st is not None else ""
+
+
+def to_markdown(checks: list[Check]) -> str:
+    lines = ["| id | kind | inside | statistic [95% interval] | outside | outside per axis | why (inside) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for c in checks:
+        axes = "; ".join(f"{a}: {fit_text(f)}" for a, f in c.by_axis.items())
+        lines.append(f"| {md_escape(c.id)} | {c.prediction.kind} | {fit_text(c.inside)} | {statistic_text(c.inside)} "
+                     f"| {fit_text(c.outside)} | {md_escape(axes)} | {md_escape(c.inside.reason)} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(checks: list[Check]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "kind", "metric", "against", "verdict", "runs", "sources", "statistic", "value", "low", "high",
+                "reason", "outside_verdict", "outside_runs", "outside_value", "outside_low", "outside_high"])
+    for c in checks:
+        row = []
+        for f in (c.inside, c.outside):
+            st = f.statistic.to_dict() if f.statistic else {}
+            row.append([f.verdict, f.runs, st.get("value"), st.get("low"), st.get("high")])
+        (v, n, val, lo, hi), (ov, on, oval, olo, ohi) = row
+        w.writerow([c.id, c.prediction.kind, c.prediction.metric, c.prediction.x or "", v, n,
+                    " ".join(c.inside.sources), c.inside.statistic.name if c.inside.statistic else "", val, lo, hi,
+                    c.inside.reason, ov, on, oval, olo, ohi])
+    return buf.getvalue()

@@ -1,0 +1,179 @@
+"""The statistic of each prediction kind, with a 95% interval from a bootstrap over runs (vectorised numpy).
+
+For an optimum or a peak the runs are resampled within each swept value (or bin): the sweep's design is kept
+and only the measured metric varies, so a value that one resample happens to miss does not move the optimum.
+Every function takes the runs' numbers as arrays and returns a :class:`Statistic`; ``edge`` says the estimate
+sits at the edge of the swept range (an optimum or peak that may lie beyond it). The bootstrap draws the same
+resamples for the same number of runs (fixed seed), so a check is reproducible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+
+BOOTSTRAP = 400
+"""Resamples of the runs per statistic."""
+SEED = 0
+LEVEL = 0.95
+PEAK_BINS = 10
+"""The swept quantity is cut into this many quantile bins (in log space when positive) for a peak, unless it
+takes at most ``MAX_DISTINCT_AS_BINS`` distinct values (then each value is a bin)."""
+MAX_DISTINCT_AS_BINS = 12
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """What was fitted: ``value`` on all runs in scope, ``low``-``high`` its 95% bootstrap interval."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    edge: bool = False
+    intercept: float | None = None
+    """power_law only: the fitted line is log y = intercept + value * log x."""
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "value": _round(self.value), "low": _round(self.low), "high": _round(self.high)}
+        if self.edge:
+            out["edge"] = True
+        return out
+
+
+def _round(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(f"{x:.4g}")
+
+
+def _resamples(n: int, strata: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the bootstrap resamples, one row each. With ``strata`` (a group code per run) runs are drawn
+    within their group, so every group keeps its size: the sweep's design stays, the measured metric varies."""
+    rng = np.random.default_rng(SEED)
+    if strata is None:
+        return rng.integers(0, n, size=(BOOTSTRAP, n))
+    order = np.argsort(strata, kind="stable")
+    _, start, count = np.unique(strata[order], return_index=True, return_counts=True)
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.arange(n)
+    group = np.searchsorted(start, pos, side="right") - 1
+    draw = (rng.random((BOOTSTRAP, n)) * count[group]).astype(np.int64)
+    return order[start[group] + draw]
+
+
+def _interval(samples: np.ndarray) -> tuple[float, float]:
+    tail = (1 - LEVEL) / 2 * 100
+    finite = samples[np.isfinite(samples)]
+    if len(finite) < BOOTSTRAP / 2:  # most resamples degenerate: no interval to speak of
+        return np.nan, np.nan
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """OLS slope of y on x along the last axis (NaN where x does not vary)."""
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    sxx = (xc * xc).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sxx > 0, (xc * yc).sum(axis=-1) / sxx, np.nan)
+
+
+def power_law(x: np.ndarray, y: np.ndarray) -> Statistic:
+    """Slope of log y on log x (runs with positive x and y)."""
+    lx, ly = np.log(x), np.log(y)
+    slope = float(_slopes(lx, ly))
+    idx = _resamples(len(x))
+    low, high = _interval(_slopes(lx[idx], ly[idx]))
+    return Statistic("exponent (slope of log metric on log against)", slope, low, high,
+                     intercept=float(ly.mean() - slope * lx.mean()))
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ac = a - a.mean(axis=-1, keepdims=True)
+    bc = b - b.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (ac * bc).sum(axis=-1) / np.sqrt((ac * ac).sum(axis=-1) * (bc * bc).sum(axis=-1))
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> Statistic:
+    """Spearman's rank correlation of y with x (ties get their average rank)."""
+    rho = float(_pearson(rankdata(x), rankdata(y)))
+    idx = _resamples(len(x))
+    low, high = _interval(_pearson(rankdata(x[idx], axis=1), rankdata(y[idx], axis=1)))
+    return Statistic("Spearman rank correlation", rho, low, high)
+
+
+def _binned_means(bins: np.ndarray, y: np.ndarray, nbins: int, idx: np.ndarray) -> np.ndarray:
+    """Mean of y per bin for each resample (rows of ``idx``); NaN for an empty bin."""
+    rows = np.arange(len(idx))[:, None]
+    flat = (rows * nbins + bins[idx]).ravel()
+    sums = np.bincount(flat, weights=y[idx].ravel(), minlength=len(idx) * nbins).reshape(len(idx), nbins)
+    counts = np.bincount(flat, minlength=len(idx) * nbins).reshape(len(idx), nbins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
+
+
+def peak_bins(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bin of each run, centre of each bin): distinct values, or quantile bins with geometric-mean centres."""
+    distinct = np.unique(x)
+    if len(distinct) <= MAX_DISTINCT_AS_BINS:
+        return np.searchsorted(distinct, x), distinct
+    positive = bool((x > 0).all())
+    t = np.log(x) if positive else x
+    edges = np.unique(np.quantile(t, np.linspace(0, 1, PEAK_BINS + 1)))
+    bins = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
+    centres = np.array([t[bins == k].mean() if (bins == k).any() else np.nan for k in range(len(edges) - 1)])
+    return bins, np.exp(centres) if positive else centres
+
+
+def peak(x: np.ndarray, y: np.ndarray) -> Statistic:
+    """Where the mean of y over bins of x is largest; ``edge`` when that is the first or last bin."""
+    bins, centres = peak_bins(x)
+    nb = len(centres)
+    point = _binned_means(bins, y, nb, np.arange(len(x))[None, :])[0]
+    best = int(np.nanargmax(point))
+    means = _binned_means(bins, y, nb, _resamples(len(x), bins))
+    means = np.where(np.isnan(means), -np.inf, means)
+    low, high = _interval(centres[np.argmax(means, axis=1)])
+    return Statistic("location of the peak of the mean metric", float(centres[best]), low, high,
+                     edge=best in (0, nb - 1))
+
+
+def optimum_ratio(over: np.ndarray, groups: np.ndarray, y: np.ndarray) -> Statistic:
+    """Ratio max/min, across groups, of the ``over`` value minimising the group's mean y (positive ``over``).
+
+    ``edge`` when a group's optimum is its smallest or largest swept value of ``over``.
+    """
+    values, v = np.unique(over, return_inverse=True)
+    _, g = np.unique(groups, return_inverse=True)
+    ng, nv = int(g.max()) + 1, len(values)
+    cell = g * nv + v
+
+    def optima(idx: np.ndarray) -> np.ndarray:
+        means = _binned_means(cell, y, ng * nv, idx).reshape(len(idx), ng, nv)
+        empty = np.isnan(means).all(axis=2)
+        best = np.argmin(np.where(np.isnan(means), np.inf, means), axis=2)
+        return np.where(empty, np.nan, values[best])
+
+    point = optima(np.arange(len(y))[None, :])[0]
+    swept = [values[np.unique(v[g == k])] for k in range(ng)]
+    edge = any(point[k] in (s.min(), s.max()) for k, s in enumerate(swept))
+    boot = optima(_resamples(len(y), cell))
+    with np.errstate(invalid="ignore"):
+        ratios = np.nanmax(boot, axis=1) / np.nanmin(boot, axis=1)
+    low, high = _interval(ratios)
+    return Statistic("spread of the optimum across groups (max / min)", float(point.max() / point.min()),
+                     low, high, edge=edge)
+
+
+def violation_share(y: np.ndarray, at_most: float | None, at_least: float | None) -> Statistic:
+    """Share of runs whose metric breaks the bound."""
+    bad = np.zeros(len(y), dtype=bool)
+    if at_most is not None:
+        bad |= y > at_most
+    if at_least is not None:
+        bad |= y < at_least
+    boot = bad[_resamples(len(y))].mean(axis=1)
+    low, high = _interval(boot)
+    return Statistic("share of runs breaking the bound", float(bad.mean()), low, high)
