@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
+from atlas_viz.catalogue.search import SearchIndex, rank_results
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
 
@@ -36,12 +37,12 @@ class Filters:
         return out
 
 
-def apply_filters(results: pd.DataFrame, flt: Filters) -> pd.DataFrame:
+def apply_filters(results: pd.DataFrame, flt: Filters, index: SearchIndex | None = None) -> pd.DataFrame:
     """The results that pass every filter (a new frame; the input is untouched).
 
     An axis filter keeps results whose region includes at least one chosen value;
-    observables likewise; the text search is a case-insensitive substring match
-    over claim, authors, title and id.
+    observables likewise. A search text keeps the results relevant to it, best first, with a ``score``
+    column (``index``: a SearchIndex fitted on the catalogue, fitted on ``results`` when not given).
     """
     keep = np.ones(len(results), dtype=bool)
     if not len(results):
@@ -61,11 +62,8 @@ def apply_filters(results: pd.DataFrame, flt: Filters) -> pd.DataFrame:
     for col, vals in (("status", flt.statuses), ("method", flt.methods), ("object", flt.objects)):
         if vals:
             keep &= results[col].isin(vals).to_numpy()
-    text = flt.text.strip().lower()
-    if text:
-        hay = (results["claim"].fillna("") + " " + results["authors"].fillna("") + " " + results["title"].fillna("")
-               + " " + results["id"].fillna("")).str.lower()
-        keep &= hay.str.contains(text, regex=False).to_numpy()
+    if flt.text.strip():
+        return rank_results(results[keep], flt.text, index if index is not None else SearchIndex().fit(results))
     return results[keep].copy()
 
 
