@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     register_expeditions(add, _progress)
     from atlas_viz.cli.checks import register as register_check
     register_check(add)
+    from atlas_viz.cli.search import register as register_search
+    register_search(add)
     args = parser.parse_args(argv)
     args.data = data_dir(args.data)
     try:
