@@ -35,8 +35,9 @@ class Atlas:
         return self.layout is None
 
 
-def load_atlas(data_dir: Path | str, layout: TerrainLayout | None = None) -> Atlas:
-    """Load axes and catalogue; place results if a terrain layout matching the axes exists.
+def load_atlas(data_dir: Path | str, layout: TerrainLayout | None = None, place_results: bool = True) -> Atlas:
+    """Load axes and catalogue; place results if a terrain layout matching the axes exists (and
+    ``place_results``: checking a catalogue needs no positions, and its cost stays linear in its size).
 
     Raises ``DataError`` only when ``axes.yaml`` itself is unusable.
     """
@@ -45,7 +46,7 @@ def load_atlas(data_dir: Path | str, layout: TerrainLayout | None = None) -> Atl
     catalog = load_catalog(data_dir, axes)
     layout = layout if layout is not None else cached_layout(data_dir, axes)
     atlas = Atlas(data_dir, axes, catalog, layout, results=catalog.results.copy())
-    if layout is not None:
+    if layout is not None and place_results:
         place(atlas)
     return atlas
 

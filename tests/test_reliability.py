@@ -142,3 +142,70 @@ def _axes():
     from conftest import BUNDLED
 
     return load_axes(BUNDLED / "axes.yaml")
+
+
+# --- YAML with limits; a parse cache of validated files only ----------------------------------------
+
+def alias_bomb(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol"]'] + [f"a{j}: &a{j} [" + ", ".join([f"*a{j - 1}"] * 10) + "]" for j in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def merge_bomb(levels: int = 12) -> str:
+    lines = ["m0: &m0 {k0: [x, x, x, x, x, x, x, x]}"]
+    lines += [f"m{j}: &m{j} {{<<: *m{j - 1}, " + ", ".join(f"k{j}_{i}: *m{j - 1}" for i in range(4)) + "}"
+              for j in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text,named", [(alias_bomb(), "too many aliases"), (merge_bomb(), "too many aliases"),
+                                        ("- &a [1, *a]\n", "a recursive alias"),
+                                        ("a: &a {b: *a}\n", "a recursive alias")])
+def test_alias_bombs_are_refused_by_name_before_any_value_is_built(text, named, tmp_path, monkeypatch, axes):
+    from atlas_viz.catalogue.loader import load_catalog
+    from atlas_viz.io.yamlio import parse_cache_dir
+    from atlas_viz.runs.mapping import read_mapping
+    from conftest import make_data
+
+    monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
+    data = make_data(tmp_path, {"bomb.yaml": text}, with_terrain=False)
+    catalog = load_catalog(data, axes)
+    assert [p.file for p in catalog.problems] == ["bomb.yaml"] and named in catalog.problems[0].message
+    assert "line " in catalog.problems[0].message
+    assert not parse_cache_dir().exists() or not list(parse_cache_dir().iterdir())
+    (tmp_path / "m.yaml").write_text(text)
+    mapping, problems = read_mapping(tmp_path / "m.yaml", axes)
+    assert mapping is None and named in problems[0].message
+
+
+def test_a_few_aliases_are_still_fine():
+    from atlas_viz.io.yamlio import parse_yaml_text
+
+    data, problems = parse_yaml_text("base: &b {x: 1, y: [1, 2]}\nc: {<<: *b, z: 3}\nd: *b\n", "ok.yaml")
+    assert not problems and data["c"] == {"x": 1, "y": [1, 2], "z": 3} and data["d"]["y"] == [1, 2]
+
+
+def test_the_parse_cache_keeps_only_files_that_validated(tmp_path, monkeypatch, axes):
+    from atlas_viz.catalogue.loader import load_catalog
+    from atlas_viz.io.yamlio import parse_cache_dir
+    from conftest import GOOD, make_data
+
+    monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
+    data = make_data(tmp_path, {"bad.yaml": GOOD.replace("map_type: theorem", "map_type: theorm")})
+    assert load_catalog(data, axes).problems
+    assert not parse_cache_dir().exists() or not list(parse_cache_dir().glob("*.json"))
+    (data / "results" / "bad.yaml").write_text(GOOD)
+    first = load_catalog(data, axes)
+    assert not first.problems and len(list(parse_cache_dir().glob("*.json"))) == 1
+    again = load_catalog(data, axes)                     # read back from the cache: the same catalogue
+    assert again.results.equals(first.results)
+
+
+@pytest.mark.parametrize("rid", ["alpha2020_theorem\n", "alpha2020_theorem\r\n", " alpha2020_theorem"])
+def test_an_id_with_a_trailing_newline_or_space_is_refused_not_a_second_result(rid, axes):
+    from atlas_viz.catalogue.loader import parse_results
+
+    entry = {"id": rid, "claim": "c", "map_type": "theorem", "region": "any", "observables": ["generalization"],
+             "citation": {"authors": ["A B"], "year": 2020, "title": "T", "arxiv": "2001.00001\n"}}
+    rows, problems = parse_results([entry], "f.yaml", axes)
+    assert rows == [] and any(p.field == "id" for p in problems) and any(p.field == "citation.arxiv" for p in problems)

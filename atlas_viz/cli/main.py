@@ -20,7 +20,7 @@ def _progress(fraction: float, text: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from atlas_viz.atlas import load_atlas
 
-    atlas = load_atlas(args.data)
+    atlas = load_atlas(args.data, place_results=False)
     res = atlas.catalog.results
     print(f"{len(res)} results loaded from {len(atlas.catalog.files)} files in {args.data}")
     if len(res):

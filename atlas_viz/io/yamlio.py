@@ -98,7 +98,8 @@ def _load_limited(text: str) -> object:
         node = loader.get_single_node()
         if node is None:
             return None
-        expanded_nodes(node, max(EXPANSION_FLOOR, EXPANSION_PER_BYTE * len(text)))
+        if "*" in text:  # without an alias (*name) nothing is shared: the tree is as large as the text
+            expanded_nodes(node, max(EXPANSION_FLOOR, EXPANSION_PER_BYTE * len(text)))
         return loader.construct_document(node)
     finally:
         loader.dispose()
