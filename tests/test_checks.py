@@ -150,7 +150,7 @@ def lr_sweep(shift: float) -> pd.DataFrame:
     rows = []
     for width in (64, 256, 1024):
         best = 1e-3 * (width / 64) ** shift
-        for lr in 1e-3 * 2.0 ** np.arange(-6, 7):
+        for lr in 1e-3 * 2.0 ** np.arange(-5, 6):  # 11 rates: each its own bin
             rows.append((width, lr, 1 + np.log(lr / best) ** 2))
     w, lr, loss = map(np.array, zip(*rows))
     return runs_frame(len(w), train_loss=loss, **{"config.lr": lr, "config.width_units": w})
@@ -209,3 +209,143 @@ def test_where_narrows_the_inside(axes):
     assert check(axes, block, runs, region=region).verdict != "agrees"
     narrowed = check(axes, {**block, "where": {"width": ["wide"]}}, runs, region=region)
     assert narrowed.verdict == "agrees" and narrowed.inside.runs == 30
+
+
+def test_optimum_with_continuous_sweeps_and_unrestricted_swept_axis(axes):
+    rng = np.random.default_rng(4)
+    width = rng.choice([64, 96, 128, 256, 384, 512, 768, 1024], 600).astype(float)
+    lr = np.exp(rng.uniform(np.log(1e-5), np.log(1e-1), 600))
+    loss = 1 + np.log(lr / 1e-3) ** 2 + rng.normal(0, 0.01, 600)
+    runs = runs_frame(600, train_loss=loss, **{"config.lr": lr, "config.width_units": width},
+                      learning_rate=np.where(lr < 3e-4, "small", np.where(lr < 3e-3, "moderate", "large")))
+    block = {"kind": "optimum_invariant", "metric": "train_loss", "over": "lr", "across": "width_units",
+             "within_factor": 2}
+    c = check(axes, block, runs, region=region_of(axes, learning_rate=["moderate"]))
+    assert c.verdict == "agrees" and c.inside.runs == 600, c.inside  # learning_rate not cut: the sweep brackets
+
+
+def test_peak_of_a_minimum(axes):
+    x = np.exp(np.linspace(0, np.log(400), 60))
+    runs = runs_frame(60, test_loss=np.log(x / 20) ** 2, **{"config.tokens_per_param": x})
+    block = {"kind": "peak", "metric": "test_loss", "against": "config.tokens_per_param", "near": 20,
+             "within_factor": 2, "extremum": "minimum"}
+    assert check(axes, block, runs).verdict == "agrees"
+
+
+@pytest.mark.parametrize("block, field, match", [
+    ({"kind": "power_lw", "metric": "m"}, "prediction.kind", "did you mean 'power_law'"),
+    ({"kind": "power_law", "metric": "m", "against": "params"}, "prediction.exponent", "is missing"),
+    ({"kind": "power_law", "metric": "m", "against": "params", "exponent": [-0.05, -0.1]}, "prediction.exponent",
+     "wrong order"),
+    ({"kind": "power_law", "metric": "m", "against": "width", "exponent": [-1, 0]}, "prediction.against",
+     "has no numbers"),
+    ({"kind": "power_law", "metric": "m", "against": "parms", "exponent": [-1, 0]}, "prediction.against",
+     "did you mean 'params'"),
+    ({"kind": "monotone", "metric": "m", "against": "task", "direction": "increasing"}, "prediction.against",
+     "nominal"),
+    ({"kind": "monotone", "metric": "m", "against": "lr", "direction": "up"}, "prediction.direction", "increasing"),
+    ({"kind": "peak", "metric": "m", "against": "lr", "near": 1, "within_factor": 0.5}, "prediction.within_factor",
+     "at least 1"),
+    ({"kind": "bound", "metric": "m"}, "prediction", "at_most, at_least or both"),
+    ({"kind": "bound", "metric": "m", "at_most": 1, "at_least": 2}, "prediction.at_least", "no value could hold"),
+    ({"kind": "bound", "metric": "m", "at_most": 1, "exponent": [0, 1]}, "prediction.exponent", "another kind"),
+    ({"kind": "bound", "metric": "m", "at_most": 1, "where": {"width": ["narrow"]}}, "prediction.where.width",
+     "outside the result's region"),
+    ({"kind": "bound", "metric": "m", "at_most": 1, "where": {"widht": ["wide"]}}, "prediction.where.widht",
+     "did you mean 'width'"),
+    ({"kind": "bound", "metric": "__import__('os')", "at_most": 1}, "prediction.metric", "name of a metric"),
+    ("power_law", "prediction", "must be a map"),
+])
+def test_bad_prediction_blocks_are_located(axes, block, field, match):
+    problems = []
+    region = region_of(axes, width=["wide"])
+    assert parse_prediction(block, region, axes, lambda f, m: problems.append((f, m))) is None
+    assert any(f == field and match in m for f, m in problems), problems
+
+
+def test_loader_reports_a_bad_block_and_keeps_the_result(tmp_path):
+    from conftest import make_data
+    from atlas_viz.catalogue.loader import load_catalog
+    from atlas_viz.terrain.axes import load_axes
+
+    text = """\
+- id: gamma2022_law
+  claim: Loss falls as a power of parameters.
+  map_type: empirical_law
+  region: {task: [language_modeling]}
+  observables: [scaling]
+  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
+  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.05, -0.1]}
+- id: delta2022_law
+  claim: Loss falls as a power of parameters.
+  map_type: empirical_law
+  region: {task: [language_modeling]}
+  observables: [scaling]
+  citation: {authors: [Dee Delta], year: 2022, title: Delta, arxiv: "2201.00002"}
+  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.1, -0.05], basis: "Fig. 1"}
+"""
+    data = make_data(tmp_path, {"r.yaml": text}, with_terrain=False)
+    cat = load_catalog(data, load_axes(data / "axes.yaml"))
+    assert [str(p) for p in cat.problems] == [
+        "r.yaml, entry gamma2022_law, field prediction.exponent: is in the wrong order: low -0.05 is above high "
+        "-0.1; write [-0.1, -0.05]"]
+    rows = cat.results.set_index("id")
+    assert rows.loc["gamma2022_law", "prediction"] is None
+    assert rows.loc["delta2022_law", "prediction"].to_dict() == {
+        "kind": "power_law", "metric": "test_loss", "against": "params", "exponent": [-0.1, -0.05], "basis": "Fig. 1"}
+
+
+RESULT_WITH_PREDICTION = """\
+- id: gamma2022_law
+  claim: Loss falls as a power of parameters.
+  map_type: empirical_law
+  region: {task: [language_modeling], architecture: [transformer], width: [wide]}
+  observables: [scaling]
+  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
+  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06]}
+- id: delta2022_note
+  claim: A result without a prediction.
+  map_type: heuristic
+  region: any
+  observables: [scaling]
+  citation: {authors: [Dee Delta], year: 2022, title: Delta, arxiv: "2201.00002"}
+- id: eps2022_law
+  claim: Sharpness stays below two over the learning rate.
+  map_type: empirical_law
+  region: any
+  observables: [stability]
+  citation: {authors: [Eve Eps], year: 2022, title: Eps, arxiv: "2201.00003"}
+  prediction: {kind: bound, metric: sharpness, at_most: 1.1}
+"""
+
+
+def test_cli_check_json_md_csv_and_errors(tmp_path, capsys):
+    import json
+
+    from conftest import make_data
+    from atlas_viz.cli.main import main
+    from atlas_viz.runs.store import save_runs
+
+    data = make_data(tmp_path, {"r.yaml": RESULT_WITH_PREDICTION}, with_terrain=False)
+    runs = pd.concat([power_runs(n=30), power_runs(n=20, exponent=-0.5, seed=1, width="moderate")])
+    save_runs(data, "s", runs.drop(columns=["id", "source"]).assign(run_id=lambda f: [f"r{i}" for i in range(len(f))]),
+              {"name": "s", "metrics": ["test_loss"], "quantities": {"params": "config.n_params"}})
+    assert main(["check", "--data", str(data), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    checks = {c["id"]: c for c in json.loads(out)}
+    assert set(checks) == {"gamma2022_law", "eps2022_law"}
+    g = checks["gamma2022_law"]
+    assert (g["verdict"], g["runs"], g["sources"], g["kind"], g["against"]) == ("agrees", 30, ["s"], "power_law", "params")
+    assert g["outside"]["verdict"] == "disagrees" and g["outside"]["by_axis"]["width"]["runs"] == 20
+    assert set(g["statistic"]) == {"name", "value", "low", "high"}
+    assert checks["eps2022_law"]["verdict"] == "untested"
+    assert "no run source has the metric 'sharpness'" in err  # a warning, not an error
+    assert main(["check", "gamma2022_law", "--data", str(data), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("gamma2022_law,power_law,test_loss,params,agrees,30,")
+    assert main(["check", "--data", str(data)]) == 0
+    assert "2 predictions checked on 50 runs" in capsys.readouterr().out
+    assert main(["check", "nope2020_x", "--data", str(data)]) == 1
+    assert "no result with id 'nope2020_x'" in capsys.readouterr().err
+    assert main(["check", "delta2022_note", "--data", str(data)]) == 1
+    assert "has no prediction block" in capsys.readouterr().err

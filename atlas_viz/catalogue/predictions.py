@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from atlas_viz.core.names import DIRECTIONS, PREDICTION_KINDS, QUANTITIES
+from atlas_viz.core.names import DIRECTIONS, EXTREMA, PREDICTION_KINDS, QUANTITIES
 from atlas_viz.core.problems import expected_one_of, show_value
 from atlas_viz.terrain.axes import Axes
 
@@ -22,7 +22,7 @@ KIND_KEYS = {
     "power_law": ("against", "exponent"),
     "monotone": ("against", "direction"),
     "optimum_invariant": ("over", "across", "within_factor"),
-    "peak": ("against", "near", "within_factor"),
+    "peak": ("against", "near", "within_factor", "extremum"),
     "bound": ("against", "at_most", "at_least"),
 }
 """Fields each kind may have besides the common ones (``against`` is optional for ``bound`` only)."""
@@ -53,6 +53,7 @@ class Prediction:
     near: float | None = None
     at_most: float | None = None
     at_least: float | None = None
+    extremum: str | None = None
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
     basis: str = ""
 
@@ -169,6 +170,10 @@ def _kind_fields(raw: dict, kind: str, axes: Axes, bad: Bad) -> dict:
             bad("prediction.near", f"must be a positive number, where the metric peaks; got {show_value(raw.get('near'))}")
         else:
             out["near"] = float(raw["near"])
+        if raw.get("extremum") is not None and raw["extremum"] not in EXTREMA:
+            bad("prediction.extremum", expected_one_of("extremum", raw["extremum"], EXTREMA))
+        elif raw.get("extremum") is not None:
+            out["extremum"] = raw["extremum"]
     if kind == "bound":
         for key in ("at_most", "at_least"):
             if key in raw and not _number(raw[key]):

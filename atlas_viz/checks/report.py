@@ -10,7 +10,6 @@ import pandas as pd
 from atlas_viz.catalogue.predictions import Prediction
 from atlas_viz.checks.verdicts import Check, Fit
 from atlas_viz.core.problems import Problem
-from atlas_viz.core.text import md_escape
 
 
 def metric_warnings(results: pd.DataFrame, sources: dict[str, dict], columns: list[str]) -> list[Problem]:
@@ -40,13 +39,18 @@ def statistic_text(f: Fit) -> str:
     return f"{st.value:.3g} [{st.low:.3g}, {st.high:.3g}]" if st is not None else ""
 
 
+def cell(text: str) -> str:
+    """Text for a Markdown table cell: ids, axis names and computed reasons (validated names; no pipes)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def to_markdown(checks: list[Check]) -> str:
     lines = ["| id | kind | inside | statistic [95% interval] | outside | outside per axis | why (inside) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for c in checks:
         axes = "; ".join(f"{a}: {fit_text(f)}" for a, f in c.by_axis.items())
-        lines.append(f"| {md_escape(c.id)} | {c.prediction.kind} | {fit_text(c.inside)} | {statistic_text(c.inside)} "
-                     f"| {fit_text(c.outside)} | {md_escape(axes)} | {md_escape(c.inside.reason)} |")
+        lines.append(f"| {cell(c.id)} | {c.prediction.kind} | {fit_text(c.inside)} | {statistic_text(c.inside)} "
+                     f"| {fit_text(c.outside)} | {cell(axes)} | {cell(c.inside.reason)} |")
     return "\n".join(lines) + "\n"
 
 

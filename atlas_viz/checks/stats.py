@@ -21,6 +21,9 @@ PEAK_BINS = 10
 """The swept quantity is cut into this many quantile bins (in log space when positive) for a peak, unless it
 takes at most ``MAX_DISTINCT_AS_BINS`` distinct values (then each value is a bin)."""
 MAX_DISTINCT_AS_BINS = 12
+MAX_OPTIMUM_BINS = 24
+MANY_GROUPS, MAX_GROUPS = 6, 4
+"""An ``across`` quantity with more than MANY_GROUPS distinct values is cut into MAX_GROUPS quantile groups."""
 
 
 @dataclass(frozen=True)
@@ -114,21 +117,24 @@ def _binned_means(bins: np.ndarray, y: np.ndarray, nbins: int, idx: np.ndarray) 
         return np.where(counts > 0, sums / counts, np.nan)
 
 
-def peak_bins(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bin of each run, centre of each bin): distinct values, or quantile bins with geometric-mean centres."""
+def peak_bins(x: np.ndarray, nbins: int = PEAK_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """(bin of each run, centre of each bin): distinct values, or ``nbins`` quantile bins with geometric-mean
+    centres."""
     distinct = np.unique(x)
     if len(distinct) <= MAX_DISTINCT_AS_BINS:
         return np.searchsorted(distinct, x), distinct
     positive = bool((x > 0).all())
     t = np.log(x) if positive else x
-    edges = np.unique(np.quantile(t, np.linspace(0, 1, PEAK_BINS + 1)))
+    edges = np.unique(np.quantile(t, np.linspace(0, 1, nbins + 1)))
     bins = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     centres = np.array([t[bins == k].mean() if (bins == k).any() else np.nan for k in range(len(edges) - 1)])
     return bins, np.exp(centres) if positive else centres
 
 
-def peak(x: np.ndarray, y: np.ndarray) -> Statistic:
-    """Where the mean of y over bins of x is largest; ``edge`` when that is the first or last bin."""
+def peak(x: np.ndarray, y: np.ndarray, minimum: bool = False) -> Statistic:
+    """Where the mean of y over bins of x is largest (smallest with ``minimum``); ``edge`` when that is the
+    first or last bin."""
+    y = -y if minimum else y
     bins, centres = peak_bins(x)
     nb = len(centres)
     point = _binned_means(bins, y, nb, np.arange(len(x))[None, :])[0]
@@ -136,18 +142,29 @@ def peak(x: np.ndarray, y: np.ndarray) -> Statistic:
     means = _binned_means(bins, y, nb, _resamples(len(x), bins))
     means = np.where(np.isnan(means), -np.inf, means)
     low, high = _interval(centres[np.argmax(means, axis=1)])
-    return Statistic("location of the peak of the mean metric", float(centres[best]), low, high,
+    return Statistic(f"location of the {'minimum' if minimum else 'peak'} of the mean metric", float(centres[best]),
+                     low, high,
                      edge=best in (0, nb - 1))
 
 
-def optimum_ratio(over: np.ndarray, groups: np.ndarray, y: np.ndarray) -> Statistic:
+def optimum_ratio(over: np.ndarray, groups: np.ndarray, y: np.ndarray, min_values: int = 3) -> Statistic | None:
     """Ratio max/min, across groups, of the ``over`` value minimising the group's mean y (positive ``over``).
 
-    ``edge`` when a group's optimum is its smallest or largest swept value of ``over``.
+    ``over`` with many distinct values is binned as for a peak; a numeric ``groups`` with more than
+    ``MANY_GROUPS`` distinct values is cut into ``MAX_GROUPS`` quantile groups. Groups sweeping fewer than
+    ``min_values`` values (bins) of ``over`` are left out; None when fewer than two groups remain. ``edge`` when
+    a group's optimum is its smallest or largest swept value.
     """
-    values, v = np.unique(over, return_inverse=True)
-    _, g = np.unique(groups, return_inverse=True)
-    ng, nv = int(g.max()) + 1, len(values)
+    g = group_codes(groups)
+    # finer bins when there are many runs (about 8 per group and bin), so a bin spans less than the claim's factor
+    v, values = peak_bins(over, int(np.clip(len(over) // (8 * (g.max() + 1)), PEAK_BINS, MAX_OPTIMUM_BINS)))
+    swept = {k: np.unique(v[g == k]) for k in np.unique(g)}
+    kept = [k for k, s in swept.items() if len(s) >= min_values]
+    if len(kept) < 2:
+        return None
+    keep = np.isin(g, kept)
+    v, y, g = v[keep], y[keep], np.searchsorted(kept, g[keep])
+    ng, nv = len(kept), len(values)
     cell = g * nv + v
 
     def optima(idx: np.ndarray) -> np.ndarray:
@@ -157,14 +174,22 @@ def optimum_ratio(over: np.ndarray, groups: np.ndarray, y: np.ndarray) -> Statis
         return np.where(empty, np.nan, values[best])
 
     point = optima(np.arange(len(y))[None, :])[0]
-    swept = [values[np.unique(v[g == k])] for k in range(ng)]
-    edge = any(point[k] in (s.min(), s.max()) for k, s in enumerate(swept))
+    edge = any(point[i] in (values[swept[k]].min(), values[swept[k]].max()) for i, k in enumerate(kept))
     boot = optima(_resamples(len(y), cell))
     with np.errstate(invalid="ignore"):
         ratios = np.nanmax(boot, axis=1) / np.nanmin(boot, axis=1)
     low, high = _interval(ratios)
     return Statistic("spread of the optimum across groups (max / min)", float(point.max() / point.min()),
                      low, high, edge=edge)
+
+
+def group_codes(labels: np.ndarray) -> np.ndarray:
+    """Group codes: one per distinct label, or quantile groups of a numeric label with many distinct values."""
+    codes = np.unique(labels, return_inverse=True)[1]
+    if codes.max() + 1 <= MANY_GROUPS or not np.issubdtype(np.asarray(labels).dtype, np.number):
+        return codes
+    edges = np.unique(np.quantile(labels, np.linspace(0, 1, MAX_GROUPS + 1)))
+    return np.clip(np.searchsorted(edges, labels, side="right") - 1, 0, len(edges) - 2)
 
 
 def violation_share(y: np.ndarray, at_most: float | None, at_least: float | None) -> Statistic:

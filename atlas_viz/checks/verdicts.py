@@ -22,6 +22,7 @@ from atlas_viz.catalogue.predictions import Prediction
 from atlas_viz.checks import stats
 from atlas_viz.checks.scope import RunTable, scope_masks
 from atlas_viz.checks.stats import Statistic
+from atlas_viz.core.names import QUANTITY_AXES
 
 MIN_RUNS = 8
 """Fewer runs than this in scope: inconclusive."""
@@ -121,16 +122,12 @@ def _statistic(p: Prediction, table: RunTable, rows: np.ndarray) -> tuple[Statis
     if p.kind == "monotone":
         return stats.spearman(x, y), ""
     if p.kind == "peak":
-        return stats.peak(x, y), ""
+        return stats.peak(x, y, minimum=p.extremum == "minimum"), ""
     groups = table.labels(p.across).to_numpy()[rows]
-    keep = np.zeros(len(rows), dtype=bool)
-    for g in pd.unique(groups):
-        member = groups == g
-        if len(np.unique(x[member])) >= MIN_DISTINCT:
-            keep |= member
-    if len(pd.unique(groups[keep])) < 2:
+    st = stats.optimum_ratio(x, groups, y, MIN_DISTINCT)
+    if st is None:
         return None, f"fewer than two groups of {p.across} sweep {MIN_DISTINCT} or more values of {p.over}"
-    return stats.optimum_ratio(x[keep], groups[keep], y[keep]), ""
+    return st, ""
 
 
 def usable_rows(p: Prediction, table: RunTable, mask: np.ndarray) -> np.ndarray:
@@ -174,7 +171,13 @@ def check_result(row: dict | pd.Series, table: RunTable) -> Check | None:
     p = row.get("prediction")
     if not isinstance(p, Prediction):
         return None
-    inside, by_axis = scope_masks(table, row["region"], p.scope(row["region"]))
+    region, scope = row["region"], p.scope(row["region"])
+    swept = QUANTITY_AXES.get(p.x or "")
+    if p.kind in ("optimum_invariant", "peak") and swept and swept not in p.where:
+        # the sweep must bracket the optimum: the axis that bins the swept quantity is not cut to the region
+        scope = {**scope, swept: table.axes[swept].value_names}
+        region = {**region, swept: table.axes[swept].value_names}
+    inside, by_axis = scope_masks(table, region, scope)
     outside = np.zeros(len(inside), dtype=bool)
     for mask in by_axis.values():
         outside |= mask

@@ -29,6 +29,8 @@ COVERAGE_LABELS = {
     "mapped": "mapped (empirical law or heuristic)",
     "charted": "charted (theorem or calculation)",
 }
+MARKER_GAP_SHARE = 0.005
+"""Result markers are placed at least this share of the terrain's diagonal apart (issue 13 asks >= 0.3%)."""
 
 RESULT_FIELDS = (
     "id", "claim", "map_type", "region", "observables", "citation", "status", "precision",
@@ -43,6 +45,11 @@ RESULT_COLUMNS = (
     "arxiv", "doi", "url", "venue", "status", "precision", "method", "object", "relations",
     "notes", "prediction", "aliases", "file",
 )
+DISPLAY_NAMES = {
+    "ntk": "NTK", "mup": "µP", "mlp": "MLP", "cnn": "CNN", "resnet": "ResNet", "sgd": "SGD", "gd": "GD",
+    "linear_gaussian": "linear Gaussian", "shallow_net": "shallow net", "adaptive": "adaptive (Adam-like)",
+}
+"""Human names that are not just the name with spaces for underscores (see core.text.pretty)."""
 SEARCH_FIELDS = ("id", "aliases", "title", "claim", "authors", "notes")
 """Columns of the results frame that the search reads."""
 MAX_ALIASES, MAX_ALIAS_CHARS = 12, 40
@@ -69,3 +76,8 @@ QUANTITIES = {
 """Canonical quantities a prediction may name; a run source maps each to one of its columns under `quantities:`
 in its source.yaml (a source that does not declare one falls back to its column config.<name>)."""
 QUANTITIES_KEY = "quantities"
+QUANTITY_AXES = {"lr": "learning_rate", "width_units": "width", "depth_layers": "depth",
+                 "samples_per_param": "data_regime"}
+"""The axis whose bins place runs by each quantity (an optimum or peak swept in it is not cut to the region)."""
+EXTREMA = ("maximum", "minimum")
+"""What a `peak` prediction locates: the largest (default) or the smallest mean of the metric."""
