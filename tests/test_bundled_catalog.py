@@ -91,3 +91,12 @@ def test_an_id_whose_year_is_not_the_citations_is_named_in_its_file_header(atlas
         if year and int(year.group(1)) != r.year:
             header = (BUNDLED / "results" / r.file).read_text(encoding="utf-8").split("\n- id:")[0]
             assert r.id in header, f"{r.file}: {r.id} carries {year.group(1)}, its citation {r.year}; say so in the header"
+
+
+def test_at_least_30_results_carry_predictions_of_every_kind(atlas):
+    from atlas_viz.core.names import PREDICTION_KINDS
+
+    preds = [p for p in atlas.results["prediction"] if p is not None]
+    assert len(preds) >= 30
+    assert {p.kind for p in preds} == set(PREDICTION_KINDS)
+    assert all(p.basis for p in preds), "every bundled prediction says where its number comes from"
