@@ -224,3 +224,37 @@ def parse_prediction(raw: object, region: dict[str, tuple[str, ...]] | None, axe
     if problems:
         return None
     return Prediction(kind=kind, metric=metric, where=where, basis=" ".join((basis or "").split()), **fields)
+
+
+def prediction_schema(axes: Axes) -> dict:
+    """JSON Schema of the block: one alternative per kind, each with its own fields."""
+    numeric = {"anyOf": [{"enum": list(QUANTITIES)}, {"type": "string", "pattern": CONFIG_RE.pattern}]}
+    ordinal = [a.name for a in axes.axes if a.kind == "ordinal"]
+    any_ref = {"anyOf": [{"enum": list(axes.names) + list(QUANTITIES)},
+                         {"type": "string", "pattern": CONFIG_RE.pattern}]}
+    against = {"anyOf": [{"enum": ordinal}, *numeric["anyOf"]]}
+    number = {"type": "number"}
+    factor = {"type": "number", "minimum": 1}
+    fields = {
+        "against": against, "exponent": {"type": "array", "items": number, "minItems": 2, "maxItems": 2},
+        "direction": {"enum": list(DIRECTIONS)}, "over": numeric, "across": any_ref, "within_factor": factor,
+        "near": {"type": "number", "exclusiveMinimum": 0}, "extremum": {"enum": list(EXTREMA)},
+        "at_most": number, "at_least": number,
+    }
+    where = {"type": "object", "additionalProperties": False, "properties": {
+        a.name: {"oneOf": [{"enum": list(a.value_names)},
+                           {"type": "array", "minItems": 1, "items": {"enum": list(a.value_names)}}]}
+        for a in axes.axes}}
+    common = {"kind": {"enum": list(PREDICTION_KINDS)}, "metric": {"type": "string", "pattern": METRIC_RE.pattern},
+              "where": where, "basis": {"type": "string"}}
+    alternatives = []
+    for kind, keys in KIND_KEYS.items():
+        alt = {"properties": {"kind": {"const": kind}, **{k: fields[k] for k in keys}},
+               "required": list(REQUIRED_KEYS[kind])}
+        if kind == "bound":
+            alt["anyOf"] = [{"required": ["at_most"]}, {"required": ["at_least"]}]
+        alternatives.append(alt)
+    return {"description": "What a metric of runs must do; checked by `python -m atlas_viz check` (see "
+                           "data/results/README.md).",
+            "type": "object", "required": ["kind", "metric"], "properties": common, "oneOf": alternatives,
+            "unevaluatedProperties": False}

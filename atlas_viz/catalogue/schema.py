@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from atlas_viz.terrain.axes import Axes
+from atlas_viz.catalogue.predictions import prediction_schema
 from atlas_viz.catalogue.loader import ARXIV_NEW_RE, ARXIV_OLD_RE, DOI_RE, ID_RE, MAX_CLAIM_CHARS, URL_RE
 from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
 
@@ -50,6 +51,7 @@ def results_schema(axes: Axes) -> dict:
                 "properties": {"type": {"enum": list(RELATION_TYPES)}, "target": {"type": "string", "pattern": ID_RE.pattern},
                                "note": {"type": "string"}}}},
             "notes": {"type": "string"},
+            "prediction": prediction_schema(axes),
         },
     }
     return {
