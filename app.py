@@ -15,8 +15,11 @@ from atlas_viz.atlas import Atlas, load_atlas
 from atlas_viz.coverage.levels import cell_level, coverage_table
 from atlas_viz.expeditions.ranking import compute_expeditions
 from atlas_viz.expeditions.store import ranking
+from atlas_viz.checks.scope import RunTable
+from atlas_viz.checks.verdicts import check_results
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters, filter_runs
+from atlas_viz.catalogue.search import SEARCH_HIGHLIGHT, SearchIndex
 from atlas_viz.io.fingerprint import data_fingerprint
 from atlas_viz.core.text import md_escape
 from atlas_viz.core.names import MAP_TYPES
@@ -35,7 +38,7 @@ from views.runs_view import runs_view
 from views.sidebar import sidebar
 from views.state import current_filters, init_state, sync_query
 
-VIEW_FUNCS = {"phase": lambda ctx: phase_view(ctx.atlas, ctx.shown), "catalogue": lambda ctx: catalogue_view(ctx.shown),
+VIEW_FUNCS = {"phase": lambda ctx: phase_view(ctx.atlas, ctx.shown), "catalogue": catalogue_view,
               "runs": runs_view, "contribute": contribute_view}
 
 st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")
@@ -64,6 +67,12 @@ def get_runs(path: str, fingerprint: str, _atlas: Atlas) -> tuple[RunSet, pd.Dat
     return runset, with_run_hover(placed), observed
 
 
+@st.cache_resource(show_spinner="Indexing the catalogue for search…", max_entries=2)
+def get_search_index(path: str, fingerprint: str, _atlas: Atlas) -> SearchIndex:
+    """The search index of the catalogue (fitted once per data version, ~0.5 s)."""
+    return SearchIndex().fit(_atlas.results)
+
+
 @st.cache_resource(max_entries=2)
 def get_painter(path: str, fingerprint: str, _atlas: Atlas) -> Painter:
     return Painter(_atlas.terrain)
@@ -90,9 +99,12 @@ def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atla
 
 
 @st.cache_resource(show_spinner="Finding and ranking the gaps (once per change of the data)…", max_entries=2)
-def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _placed: pd.DataFrame, _observed: pd.DataFrame):
+def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _runset: RunSet, _placed: pd.DataFrame,
+                    _observed: pd.DataFrame):
     table = coverage_table(_atlas.results, _atlas.masks, _atlas.axes.observable_names, len(_atlas.terrain), _observed)
-    gaps, frame = ranking(path, fingerprint, lambda: compute_expeditions(_atlas, _placed, _observed, table=table))
+    checks = check_results(_atlas.results, RunTable(_runset.runs, _runset.sources, _atlas.axes))
+    gaps, frame = ranking(path, fingerprint,
+                          lambda: compute_expeditions(_atlas, _placed, _observed, table=table, checks=checks))
     return gaps, frame, table
 
 
@@ -135,7 +147,9 @@ def main() -> None:
     # session state, and the map reaches the browser before the thirty-odd filter widgets do.
     side = st.sidebar.container()
     flt = current_filters(atlas.axes, years)
-    shown = apply_filters(res, flt)
+    index = get_search_index(str(DATA), fingerprint, atlas) if flt.text.strip() else None
+    shown = apply_filters(res, flt, index)
+    st.session_state["search_hits"] = list(shown["id"].iloc[:SEARCH_HIGHLIGHT]) if index is not None else []
     sync_query(flt)
 
     st.markdown("### Atlas of deep learning")
@@ -175,7 +189,7 @@ def main() -> None:
                             ctx.painter, level)
         map_view(ctx, level, labels, fog_obs, raster)
     elif view == "expeditions":
-        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, placed, observed))
+        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, runset, placed, observed))
     else:
         VIEW_FUNCS[view](ctx)
     sidebar(atlas.axes, years, counts, side)

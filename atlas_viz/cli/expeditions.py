@@ -39,8 +39,16 @@ def _load(data: Path):
     if atlas.stale:
         raise SystemExit(f"error: the terrain of {data} is not built for its axes; run `python -m atlas_viz build "
                          f"--data {data}` first")
-    _, placed, observed = load_observations(data, atlas.axes, atlas.terrain)
-    return atlas, placed, observed
+    runset, placed, observed = load_observations(data, atlas.axes, atlas.terrain)
+    return atlas, placed, observed, checks_of(atlas, runset)
+
+
+def checks_of(atlas, runset) -> list:
+    """Every prediction of the catalogue checked on the stored runs (what expeditions are ranked by)."""
+    from atlas_viz.checks.scope import RunTable
+    from atlas_viz.checks.verdicts import check_results
+
+    return check_results(atlas.results, RunTable(runset.runs, runset.sources, atlas.axes))
 
 
 def cmd_expeditions(args: argparse.Namespace) -> int:
@@ -48,7 +56,7 @@ def cmd_expeditions(args: argparse.Namespace) -> int:
     from atlas_viz.expeditions.store import ranking
     from atlas_viz.io.fingerprint import data_fingerprint
 
-    atlas, placed, observed = _load(args.data)
+    atlas, placed, observed, checks = _load(args.data)
     unknown = [o for o in args.observable if o not in atlas.axes.observable_names]
     if unknown:
         print(f"error: unknown observable {unknown[0]!r}; must be one of {', '.join(atlas.axes.observable_names)}",
@@ -56,7 +64,7 @@ def cmd_expeditions(args: argparse.Namespace) -> int:
         return 1
     observables, kinds = tuple(args.observable) or None, tuple(args.kind) or KINDS
     gaps, frame = ranking(args.data, data_fingerprint(args.data),
-                          lambda: compute_expeditions(atlas, placed, observed, observables, kinds),
+                          lambda: compute_expeditions(atlas, placed, observed, observables, kinds, checks=checks),
                           extra=f"{observables}|{kinds}")
     frame = select(frame, runnable_only=args.runnable, top=args.top or None)
     if args.format == "json":
@@ -74,8 +82,9 @@ def cmd_expedition_run(args: argparse.Namespace) -> int:
     from atlas_viz.expeditions.store import ranking
     from atlas_viz.io.fingerprint import data_fingerprint
 
-    atlas, placed, observed = _load(args.data)
-    gaps, _ = ranking(args.data, data_fingerprint(args.data), lambda: compute_expeditions(atlas, placed, observed))
+    atlas, placed, observed, checks = _load(args.data)
+    gaps, _ = ranking(args.data, data_fingerprint(args.data),
+                      lambda: compute_expeditions(atlas, placed, observed, checks=checks))
     gap = next((g for g in gaps if g.id == args.id), None)
     if gap is None:
         print(f"error: no expedition {args.id!r} in {args.data} (ids change when results or runs change; list the "

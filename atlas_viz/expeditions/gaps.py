@@ -27,8 +27,13 @@ import pandas as pd
 from atlas_viz.terrain.axes import Axes, product_index
 from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
 
-KINDS = ("terra_incognita", "observed_unmapped", "mapped_untested", "frontier", "contested")
+PREDICTION_GAPS = ("untested_prediction", "inconclusive_prediction", "prediction_frontier")
+"""Kinds made from checked predictions (``expeditions.predictions``): the places a run could change a verdict."""
+KINDS = (*PREDICTION_GAPS, "terra_incognita", "observed_unmapped", "mapped_untested", "frontier", "contested")
 KIND_LABELS = {
+    "untested_prediction": "untested prediction",
+    "inconclusive_prediction": "inconclusive prediction",
+    "prediction_frontier": "frontier of an agreeing prediction",
     "terra_incognita": "terra incognita",
     "observed_unmapped": "observed but unmapped",
     "mapped_untested": "mapped but untested",
@@ -36,13 +41,17 @@ KIND_LABELS = {
     "contested": "contested ground",
 }
 KIND_WANTED = {
+    "untested_prediction": "runs inside the result's region that record the metric its prediction reads",
+    "inconclusive_prediction": "more runs, or a wider sweep, until the interval decides",
+    "prediction_frontier": "runs one step outside the region, to see whether the prediction still holds there",
     "terra_incognita": "a first look: experiments, or a theory that reaches there",
     "observed_unmapped": "a theory or an empirical law that explains the runs",
     "mapped_untested": "experiments that check the claims",
     "frontier": "a test of the result's predictions outside its assumptions",
     "contested": "an experiment or argument that settles the disagreement",
 }
-KIND_WEIGHT = {"frontier": 1.0, "contested": 0.9, "observed_unmapped": 0.8, "mapped_untested": 0.7,
+KIND_WEIGHT = {"untested_prediction": 1.0, "inconclusive_prediction": 1.0, "prediction_frontier": 1.0,
+               "frontier": 1.0, "contested": 0.9, "observed_unmapped": 0.8, "mapped_untested": 0.7,
                "terra_incognita": 0.5}
 """How valuable each kind of gap is by itself (the ``kind`` score part)."""
 SCORE_WEIGHTS = {"proximity": 0.3, "size": 0.2, "relevance": 0.3, "kind": 0.2}
@@ -75,6 +84,8 @@ class Gap:
     n_runs: int = 0
     stepped: str = ""                  # frontier: the axis stepped across
     id: str = ""
+    result: str = ""                   # prediction gaps: the result whose prediction a run would test
+    metric: str = ""                   # prediction gaps: the metric that prediction reads
 
     @property
     def n_cells(self) -> int:

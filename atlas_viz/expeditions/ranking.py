@@ -14,12 +14,13 @@ import pandas as pd
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.coverage.levels import coverage_table
 from atlas_viz.core.text import md_escape
-from atlas_viz.expeditions.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_WEIGHTS, Gap, describe_values, find_gaps
+from atlas_viz.expeditions.gaps import (KIND_LABELS, KIND_WANTED, KINDS, PREDICTION_GAPS, SCORE_WEIGHTS, Gap,
+                                       describe_values, find_gaps)
 
 PART_COLUMNS = {k: f"score_{k}" for k in SCORE_WEIGHTS}
 """Column of each score part in the expeditions frame."""
-COLUMNS = ("id", "kind", "observables", "where", "score", *PART_COLUMNS.values(), "n_cells", "n_runs", "runnable",
-           "n_runnable", "results", "neighbours", "explanation")
+COLUMNS = ("id", "kind", "observables", "where", "score", "change", *PART_COLUMNS.values(), "n_cells", "n_runs",
+           "runnable", "n_runnable", "result", "metric", "results", "neighbours", "explanation")
 """Columns of the expeditions frame."""
 
 
@@ -47,6 +48,15 @@ def explain(gap: Gap, axes: Axes, results: pd.DataFrame) -> str:
     elif gap.kind == "mapped_untested":
         text = (f"{_names(gap.results)} claim{'s' if len(gap.results) == 1 else ''} something about {obs} in "
                 f"these {cells} ({where}), but no run has checked it there.")
+    elif gap.kind in ("untested_prediction", "inconclusive_prediction"):
+        state = "no run inside its region has measured" if gap.kind == "untested_prediction" else \
+            "the runs inside its region are too few, or too narrow a sweep, to decide on"
+        text = (f"{gap.result} predicts how {gap.metric} behaves, and {state} it: {cells} ({where}), about {obs}.")
+    elif gap.kind == "prediction_frontier":
+        step = ", ".join(v.replace("_", " ") for v in gap.values.get(gap.stepped, ()))
+        text = (f"{gap.result}'s prediction on {gap.metric} agrees with the runs inside its region; one step outside "
+                f"it, at {gap.stepped.replace('_', ' ')} = {step} ({cells}), nobody has decided whether it still "
+                "holds.")
     elif gap.kind == "frontier":
         rid = gap.results[0] if gap.results else "a rigorous result"
         kind = ""
@@ -75,24 +85,35 @@ def expeditions_frame(gaps: list[Gap], axes: Axes, terrain: pd.DataFrame, result
     for g in gaps:
         n_ok = int(reachable[g.cells].sum())
         rows.append({"id": g.id, "kind": g.kind, "observables": g.observables, "where": describe_values(axes, g.values),
-                     "score": g.score, **{col: g.parts[k] for k, col in PART_COLUMNS.items()},
+                     "score": g.score, "change": g.parts.get("change", 0.0),
+                     **{col: g.parts[k] for k, col in PART_COLUMNS.items()},
                      "n_cells": g.n_cells, "n_runs": g.n_runs, "runnable": n_ok > 0, "n_runnable": n_ok,
-                     "results": g.results, "neighbours": g.neighbours, "explanation": explain(g, axes, results)})
+                     "result": g.result, "metric": g.metric, "results": g.results, "neighbours": g.neighbours, "explanation": explain(g, axes, results)})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.astype({"runnable": bool}) if len(frame) else frame
 
 
 def compute_expeditions(atlas, placed: pd.DataFrame, observed: pd.DataFrame,
                         observables: tuple[str, ...] | None = None, kinds: tuple[str, ...] = KINDS,
-                        table: pd.DataFrame | None = None) -> tuple[list[Gap], pd.DataFrame]:
+                        table: pd.DataFrame | None = None, checks: list | None = None) -> tuple[list[Gap], pd.DataFrame]:
     """Gaps and their expeditions frame for a loaded atlas and its placed runs (``runs.load_observations``).
 
     ``table``: the coverage of the whole catalogue (``coverage.coverage_table``), when the caller has it already.
+    ``checks``: the results' checked predictions (``checks.verdicts.check_results``); the expeditions that could
+    change one of their verdicts rank first (``expeditions.predictions``).
     """
+    from atlas_viz.expeditions.predictions import prediction_expeditions, rank_key
+
     if table is None:
         table = coverage_table(atlas.results, atlas.masks, atlas.axes.observable_names, len(atlas.terrain), observed)
+    observables = observables or atlas.axes.observable_names
     gaps = find_gaps(atlas.axes, atlas.terrain, atlas.results, atlas.masks, table, observed, placed,
-                     observables=observables or atlas.axes.observable_names, kinds=kinds)
+                     observables=observables, kinds=kinds)
+    if checks and any(k in kinds for k in PREDICTION_GAPS):
+        extra = prediction_expeditions(atlas.axes, atlas.terrain, atlas.results, table[list(observables)], checks,
+                                       placed)
+        gaps += [g for g in extra if g.kind in kinds]
+    gaps.sort(key=rank_key)
     return gaps, expeditions_frame(gaps, atlas.axes, atlas.terrain, atlas.results)
 
 
@@ -122,8 +143,10 @@ def to_records(frame: pd.DataFrame, gaps: list[Gap], axes: Axes) -> list[dict]:
     out = []
     for r in frame.itertuples(index=False):
         out.append({"id": r.id, "kind": r.kind, "kind_label": KIND_LABELS[r.kind], "observables": list(r.observables),
+                    "result": r.result or None, "metric": r.metric or None,
                     "cells": cells_as_values(by_id[r.id], axes), "n_cells": int(r.n_cells), "score": float(r.score),
-                    "score_parts": {k: float(getattr(r, col)) for k, col in PART_COLUMNS.items()}, "runnable": bool(r.runnable),
+                    "score_parts": {**{k: float(getattr(r, col)) for k, col in PART_COLUMNS.items()},
+                                    "change": float(r.change)}, "runnable": bool(r.runnable),
                     "n_runnable_cells": int(r.n_runnable), "n_runs": int(r.n_runs), "results": list(r.results),
                     "neighbours": list(r.neighbours), "explanation": r.explanation})
     return out
@@ -152,6 +175,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
                   f"- where: {r.where}", f"- cells: {r.n_cells:,}; runs inside: {r.n_runs:,}",
                   f"- score {r.score:.3f} = " + ", ".join(f"{k} {getattr(r, col):.2f}" for k, col in PART_COLUMNS.items()),
                   f"- runnable on a CPU: {'yes, ' + format(r.n_runnable, ',') + ' cells' if r.runnable else 'no'}",
+                  *([f"- tests the prediction of {r.result} on {r.metric} (what a run could change: {r.change:.1f})"]
+                    if r.result else []),
                   "", md_escape(r.explanation), ""]
     if not len(frame):
         lines.append("No expedition matches the chosen kinds and observables.")

@@ -21,11 +21,11 @@ import pandas as pd
 from atlas_viz.expeditions.gaps import Gap
 from atlas_viz.io.yamlio import atomic_write_bytes, atomic_write_text, parse_cache_dir
 
-RANKING_VERSION = 4
+RANKING_VERSION = 5
 """Bump when the ranking's code changes what it computes, so old entries are never read."""
 TUPLE_COLUMNS = ("observables", "results", "neighbours")
 _GAP_FIELDS = ("kind", "observables", "values", "parts", "score", "results", "neighbours", "runs", "n_runs",
-               "stepped", "id")
+               "stepped", "id", "result", "metric")
 
 
 def ranking_cache_dir() -> Path:
@@ -49,7 +49,7 @@ def _from_json(text: str, cells: list[np.ndarray]) -> tuple[list[Gap], pd.DataFr
     for rec, c in zip(data["gaps"], cells, strict=True):
         g = Gap(rec["kind"], tuple(rec["observables"]), {a: tuple(v) for a, v in rec["values"].items()}, c,
                 rec["parts"], rec["score"], tuple(rec["results"]), tuple(rec["neighbours"]), tuple(rec["runs"]),
-                rec["n_runs"], rec["stepped"], rec["id"])
+                rec["n_runs"], rec["stepped"], rec["id"], rec["result"], rec["metric"])
         gaps.append(g)
     f = data["frame"]
     frame = pd.DataFrame(f["data"], columns=f["columns"])
