@@ -6,19 +6,20 @@ import streamlit as st
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.figures.maps import MAP_TYPE_STYLE
 from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
+from atlas_viz.core.text import pretty  # noqa: F401  (other views import it from here too)
 
 from .state import LAYERS, VIEWS
-
-
-def pretty(value: str) -> str:
-    return str(value).replace("_", " ")
 
 
 def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int], sb=None) -> None:
     """The view switch, filters and layers, drawn into ``sb`` (default: the sidebar)."""
     sb = st.sidebar if sb is None else sb
     sb.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", horizontal=False)
-    sb.text_input("Search claims, authors, titles", key="f_q", placeholder="e.g. grokking, Jacot, scaling")
+    sb.text_input("Search claims, authors, titles, short names", key="f_q",
+                  placeholder="e.g. EoS, µP, lazy training, grokking, Jacot",
+                  help="Ranked by relevance over claims, titles, authors, notes and short names. Abbreviations "
+                       "(EoS, PL, µP or muP, NTK, NNGP, DD) and synonyms (rich regime = feature learning) are "
+                       "understood; small typos are forgiven. The best hits are ringed on the map.")
     sb.multiselect("Kind of map", MAP_TYPES, key="f_types", format_func=pretty,
                    help="Theorem (proved) → calculation → empirical law → heuristic → conjecture, in falling rigor.")
     sb.multiselect("Observable", axes.observable_names, key="f_obs", format_func=pretty,

@@ -93,6 +93,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 MIN_CHAR_TOKEN = 4
 """Query words shorter than this match whole words only (no character n-grams, no typo correction)."""
+SEARCH_HIGHLIGHT = 5
+"""How many of the best hits the map rings and zooms to."""
 TYPO_CANDIDATES = 8
 """How many vocabulary words nearest in character n-grams are compared letter by letter with a typo."""
 
