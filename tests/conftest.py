@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 import textwrap
 from pathlib import Path
 
@@ -61,3 +62,32 @@ def axes():
     from atlas_viz.terrain.axes import load_axes
 
     return load_axes(BUNDLED / "axes.yaml")
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """``python -m atlas_viz ARGS`` in this process (``main(argv)``): the same code path without paying a new
+    interpreter and its imports for every call. ``env`` entries are set for the call only."""
+    import contextlib
+    import io
+    import os
+
+    from atlas_viz.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for k, v in (env or {}).items():
+            mp.setenv(k, v)
+        try:
+            code = main(list(args))
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+            if isinstance(stop.code, str):
+                err.write(stop.code + "\n")
+    return CliResult(int(code or 0), out.getvalue(), err.getvalue())

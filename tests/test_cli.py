@@ -1,12 +1,4 @@
-import subprocess
-import sys
-
-from conftest import ROOT, make_data
-
-
-def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "atlas_viz", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=120)
+from conftest import make_data, run_cli as run
 
 
 def test_validate_clean_dir_exits_0(data_dir):
@@ -35,5 +27,5 @@ def test_broken_axes_is_reported_not_raised(tmp_path):
 def test_atlas_data_environment_variable(data_dir):
     import os
 
-    out = run("validate", env={**os.environ, "ATLAS_DATA": str(data_dir)})
+    out = run("validate", env={"ATLAS_DATA": str(data_dir)})
     assert out.returncode == 0 and str(data_dir) in out.stdout
