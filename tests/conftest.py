@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
     interpreter and its imports for every call. ``env`` entries are set for the call only."""
     import contextlib
     import io
-    import os
 
     from atlas_viz.cli.main import main
 

@@ -1,4 +1,5 @@
-from conftest import make_data, run_cli as run
+from conftest import make_data
+from conftest import run_cli as run
 
 
 def test_validate_clean_dir_exits_0(data_dir):
@@ -25,7 +26,6 @@ def test_broken_axes_is_reported_not_raised(tmp_path):
 
 
 def test_atlas_data_environment_variable(data_dir):
-    import os
 
     out = run("validate", env={"ATLAS_DATA": str(data_dir)})
     assert out.returncode == 0 and str(data_dir) in out.stdout
