@@ -4,7 +4,8 @@ from __future__ import annotations
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.catalogue.predictions import prediction_schema
 from atlas_viz.catalogue.loader import ARXIV_NEW_RE, ARXIV_OLD_RE, DOI_RE, ID_RE, MAX_CLAIM_CHARS, URL_RE
-from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
+from atlas_viz.core.names import (MAP_TYPES, MAX_ALIAS_CHARS, MAX_ALIASES, METHODS, OBJECTS, PRECISIONS, RELATION_TYPES,
+                                  STATUSES)
 
 
 def results_schema(axes: Axes) -> dict:
@@ -51,6 +52,11 @@ def results_schema(axes: Axes) -> dict:
                 "properties": {"type": {"enum": list(RELATION_TYPES)}, "target": {"type": "string", "pattern": ID_RE.pattern},
                                "note": {"type": "string"}}}},
             "notes": {"type": "string"},
+            "aliases": {"description": "Short names and abbreviations the result is known by (EoS, µP, NTK); "
+                                       "the search reads them.",
+                        "oneOf": [{"type": "string", "minLength": 1, "maxLength": MAX_ALIAS_CHARS},
+                                  {"type": "array", "maxItems": MAX_ALIASES,
+                                   "items": {"type": "string", "minLength": 1, "maxLength": MAX_ALIAS_CHARS}}]},
             "prediction": prediction_schema(axes),
         },
     }
