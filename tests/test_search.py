@@ -153,3 +153,12 @@ def test_cli_no_hit_exits_1_with_an_empty_list(tmp_path, capsys):
     assert json.loads(captured.out) == [] and "no result matches 'xyzzy'" in captured.err
     assert main(["search", "--data", str(data)]) == 1
     assert "the query is empty" in capsys.readouterr().err
+
+
+def test_contribute_form_carries_aliases(axes):
+    from atlas_viz.catalogue.contribute import build_entry, entry_to_form, entry_yaml
+
+    entry = build_entry({"id": "x2020_y", "aliases": " EoS, edge  of stability,,EoS "}, axes)
+    assert entry["aliases"] == ["EoS", "edge of stability"]
+    assert entry_to_form(entry)["aliases"] == "EoS, edge of stability"
+    assert "aliases:" in entry_yaml(entry) and "aliases" not in build_entry({"id": "x2020_y"}, axes)

@@ -18,7 +18,7 @@ from atlas_viz.coverage.regions import region_mask, region_shapes, result_positi
 from .context import ViewContext
 from .sidebar import pretty
 
-TEXT_KEYS = ("id", "claim", "authors", "title", "arxiv", "doi", "url", "venue", "notes")
+TEXT_KEYS = ("id", "claim", "authors", "title", "arxiv", "doi", "url", "venue", "notes", "aliases")
 CHOICE_KEYS = ("map_type", "status", "precision", "method", "object")
 MAX_NOTES_CHARS = 4000
 ADD, EDIT = "Add a new result", "Edit a result added here"
@@ -27,7 +27,8 @@ ADD, EDIT = "Add a new result", "Edit a result added here"
 def _blank(axes) -> dict:
     return {"id": "", "claim": "", "map_type": None, "region": {a.name: [] for a in axes.axes}, "observables": [],
             "authors": [], "year": None, "title": "", "arxiv": "", "doi": "", "url": "", "venue": "",
-            "status": None, "precision": None, "method": None, "object": None, "relations": [], "notes": ""}
+            "status": None, "precision": None, "method": None, "object": None, "relations": [], "notes": "",
+            "aliases": ""}
 
 
 def _apply(form: dict, axes) -> None:
@@ -218,7 +219,7 @@ def _fields(ctx: ViewContext, mode: str) -> None:
         x2.text_input("DOI", key="c_doi", placeholder="10.1038/nature14539")
         x1.text_input("URL (http or https)", key="c_url")
         x2.text_input("Venue", key="c_venue", placeholder="NeurIPS 2018")
-        with st.expander("Status, precision, relations, notes (optional)"):
+        with st.expander("Status, precision, relations, notes, short names (optional)"):
             q1, q2 = st.columns(2)
             q1.selectbox("Status (trueness)", STATUSES, key="c_status", index=None, placeholder="not recorded")
             q2.selectbox("Precision", PRECISIONS, key="c_precision", index=None, placeholder="not recorded",
@@ -229,6 +230,10 @@ def _fields(ctx: ViewContext, mode: str) -> None:
             for kind in RELATION_TYPES:
                 st.multiselect(f"It {pretty(kind)}", ids, key=f"c_rel_{kind}", placeholder="no result")
             st.text_area("Notes", key="c_notes", max_chars=MAX_NOTES_CHARS, height=80)
+            st.text_input("Short names (aliases), separated by commas", key="c_aliases",
+                          placeholder="EoS, edge of stability",
+                          help="Abbreviations and everyday names researchers search for; at most 12, each up to "
+                               "40 characters.")
 
 
 def _preview(ctx: ViewContext, entry: dict) -> None:

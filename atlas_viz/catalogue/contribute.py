@@ -93,7 +93,8 @@ def build_entry(form: dict, axes: Axes) -> dict:
     ``form`` keys: id, claim, map_type, region (axis -> list of values; empty or
     missing means any), observables (list), authors (list or text), year, title,
     arxiv, doi, url, venue, status, precision, method, object, relations (list
-    of (type, target) pairs or {type, target} maps), notes. Empty optional
+    of (type, target) pairs or {type, target} maps), notes, aliases (list, or text separated by commas).
+    Empty optional
     fields are left out; the id is slugified. Nothing is validated here.
     """
     entry: dict = {}
@@ -140,6 +141,11 @@ def build_entry(form: dict, axes: Axes) -> dict:
     notes = _text(form.get("notes"))
     if notes:
         entry["notes"] = notes
+    aliases = form.get("aliases")
+    aliases = aliases.split(",") if isinstance(aliases, str) else aliases or []
+    aliases = list(dict.fromkeys(" ".join(_text(a).split()) for a in aliases if _text(a)))
+    if aliases:
+        entry["aliases"] = aliases
     return {k: entry[k] for k in RESULT_FIELDS if k in entry}
 
 
@@ -170,7 +176,12 @@ def entry_to_form(entry: dict) -> dict:
         **{k: entry.get(k) for k in ("status", "precision", "method", "object")},
         "relations": [(r.get("type"), r.get("target")) for r in entry.get("relations") or [] if isinstance(r, dict)],
         "notes": _text(entry.get("notes")),
+        "aliases": ", ".join(_text(a) for a in _listed(entry.get("aliases"))),
     }
+
+
+def _listed(value: object) -> list:
+    return [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
 
 
 class _Dumper(yaml.SafeDumper):
