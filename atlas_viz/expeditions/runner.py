@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from atlas_viz.core.names import QUANTITIES_KEY
+from atlas_viz.expeditions.kinds import all_metrics
+from atlas_viz.expeditions.sweeps import RunReport, sweep
 from atlas_viz.terrain.axes import Axes
 
 SOURCE = "expeditions"
@@ -335,7 +337,7 @@ def source_meta(command: str, version: str) -> dict:
     import sklearn
 
     return {"name": "Expeditions run by the atlas", "url": "", "license": "CC0-1.0",
-            "metrics": list(METRICS), "observables": list(OBSERVABLES),
+            "metrics": list(dict.fromkeys([*METRICS, *all_metrics()])), "observables": list(OBSERVABLES),
             "imported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
             "provenance": {"generator": "atlas_viz.expeditions.runner", "command": command, "code_version": version,
                            "scikit_learn": sklearn.__version__, "numpy": np.__version__},
@@ -344,46 +346,34 @@ def source_meta(command: str, version: str) -> dict:
             QUANTITIES_KEY: dict(RUN_QUANTITIES)}
 
 
-@dataclass
-class RunReport:
-    planned: int
-    done: int
-    seconds: float
-    stopped: str            # "finished", "budget", "cancelled" or "nothing to run"
-    folder: Path | None
-    rows: list[dict]
-
-
 def run_sweep(data_dir: Path | str, axes: Axes, plan: list[RunConfig], budget: float = 60.0,
               progress: Callable[[int, int, str], None] | None = None,
-              cancel: threading.Event | Callable[[], bool] | None = None, command: str = "") -> RunReport:
-    """Train the planned runs one by one, saving each as it finishes, until done, out of time or cancelled.
+              cancel: threading.Event | Callable[[], bool] | None = None, command: str = "",
+              workers: int = 1, scheduler: str | None = None, max_runs: int | None = None) -> RunReport:
+    """Train the planned runs, saving each as it finishes, until done, out of time or cancelled.
 
-    ``progress(done, total, text)`` is called after every run; ``cancel`` is an Event or a function returning
-    True to stop (the run in progress finishes first). The budget is checked before each run starts.
+    Runs one by one, on ``workers`` local processes (joblib) or on the Dask cluster at ``scheduler`` (see
+    :mod:`atlas_viz.expeditions.sweeps`). ``progress(done, total, text)`` is called after every stored run;
+    ``cancel`` is an Event or a function returning True to stop (runs in progress finish first). The budget is
+    checked before each run starts. Bad arguments raise ValueError before anything runs.
     """
     from atlas_viz.runs.store import save_runs
 
-    t0 = time.perf_counter()
     version = code_version()
     meta = source_meta(command, version)
     rows: list[dict] = []
-    folder = None
-    stopped = "finished" if plan else "nothing to run"
-    cancelled = (cancel.is_set if isinstance(cancel, threading.Event) else cancel) or (lambda: False)
-    for i, cfg in enumerate(plan):
-        if cancelled():
-            stopped = "cancelled"
-            break
-        if time.perf_counter() - t0 >= budget:
-            stopped = "budget"
-            break
-        row = run_row(axes, cfg, train_one(cfg), version)
-        folder = save_runs(data_dir, SOURCE, pd.DataFrame([row]), meta, append=True)
+    folder: list[Path] = []
+    total = min(len(plan), max_runs or len(plan))
+
+    def store(cfg: RunConfig, metrics: dict) -> None:
+        row = run_row(axes, cfg, metrics, version)
+        folder[:] = [save_runs(data_dir, SOURCE, pd.DataFrame([row]), meta, append=True)]
         rows.append(row)
         if progress is not None:
             err = row["test_error"]
-            progress(i + 1, len(plan), f"{cfg.task} · {cfg.architecture} · width {cfg.width_units} · "
+            progress(len(rows), total, f"{cfg.task} · {cfg.architecture} · width {cfg.width_units} · "
                                        f"{cfg.optimizer} lr {cfg.lr:g} · n {cfg.n_train}: test error "
                                        + ("diverged" if err != err else f"{err:.3f}"))
-    return RunReport(len(plan), len(rows), time.perf_counter() - t0, stopped, folder, rows)
+
+    done, why, seconds, executor = sweep(train_one, plan, store, budget, max_runs, workers, scheduler, cancel)
+    return RunReport(total, done, seconds, why, folder[0] if folder else None, rows, executor)
