@@ -1,11 +1,14 @@
 """Regions of validity: which cells a result covers, where it sits, and its shapes on the map."""
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.names import MARKER_GAP_SHARE
+from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import Axes, product_index
 
 
@@ -49,27 +52,125 @@ def stable_jitter(ids: pd.Series | list[str], scale: float, salt: str = "") -> n
     return out
 
 
-def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataFrame,
-                     jitter: float = 0.12) -> pd.DataFrame:
-    """Where each result sits: the cell of its region nearest the region's centre, plus jitter.
+def marker_gap(terrain: pd.DataFrame, share: float = MARKER_GAP_SHARE) -> float:
+    """The least distance between two result markers: ``share`` of the diagonal of the terrain's box."""
+    if not len(terrain):
+        return 0.0
+    x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
+    return float(share * np.hypot(np.ptp(x), np.ptp(y)))
 
-    A region spread over several continents has its centre in the ocean; taking the
-    nearest cell of the region keeps the marker on land, inside its own region.
+
+class _Occupied:
+    """Placed markers: which of some candidate points are at least ``gap`` from all of them?"""
+
+    def __init__(self, gap: float, capacity: int):
+        self.gap, self.n = gap, 0
+        self.xy = np.empty((max(capacity, 1), 2))
+
+    def first_clear(self, cx: np.ndarray, cy: np.ndarray) -> int:
+        """Index of the first clear candidate, or -1."""
+        if self.n == 0 or self.gap <= 0 or not len(cx):
+            return 0 if len(cx) else -1
+        px, py = self.xy[: self.n, 0], self.xy[: self.n, 1]
+        d2 = (cx[:, None] - px[None, :]) ** 2 + (cy[:, None] - py[None, :]) ** 2
+        ok = np.flatnonzero(d2.min(axis=1) >= self.gap * self.gap)
+        return int(ok[0]) if len(ok) else -1
+
+    def add(self, x: float, y: float) -> None:
+        self.xy[self.n] = (x, y)
+        self.n += 1
+
+
+def _place_one(idx: np.ndarray, x: np.ndarray, y: np.ndarray, taken: _Occupied,
+               first: int = 64) -> tuple[float, float, int]:
+    """The cell of ``idx`` nearest the region's centre that is clear of ``taken``; else a point beside it.
+
+    Candidates are the region's cells by distance to its centre (the nearest ``first``, then 8 and 64 times as many, then all).
+    When no cell of the region is clear (a small region shared by several results), the marker takes the
+    nearest clear point of a hexagonal lattice around the central cell: the only case where it may sit just
+    outside its region, a few marker gaps from it.
+    """
+    px, py = x[idx], y[idx]
+    d2 = (px - px.mean()) ** 2 + (py - py.mean()) ** 2
+    start = 0
+    for stage in (first, first * 8, first * 64, len(idx)):
+        stage = min(stage, len(idx))
+        part = np.argpartition(d2, stage - 1)[:stage] if stage < len(idx) else np.arange(len(idx))
+        part = part[np.lexsort((idx[part], d2[part]))][start:]  # ties broken by cell index: deterministic
+        k = taken.first_clear(px[part], py[part])
+        if k >= 0:
+            return float(px[part[k]]), float(py[part[k]]), int(idx[part[k]])
+        if stage >= len(idx):
+            break
+        start = stage
+    centre = int(np.argmin(d2))
+    ring = _hex_ring_offsets(max(taken.gap, 1e-9))
+    k = taken.first_clear(px[centre] + ring[:, 0], py[centre] + ring[:, 1])
+    ox, oy = ring[k] if k >= 0 else (0.0, 0.0)
+    return float(px[centre] + ox), float(py[centre] + oy), int(idx[centre])
+
+
+@functools.lru_cache(maxsize=8)
+def _hex_ring_offsets(gap: float, rings: int = 12) -> np.ndarray:
+    """Points of a hexagonal lattice of spacing ``gap`` around the origin, nearest first (origin left out)."""
+    i, j = np.meshgrid(np.arange(-rings, rings + 1), np.arange(-rings, rings + 1))
+    pts = np.column_stack([(i + j / 2).ravel(), (j * np.sqrt(3) / 2).ravel()]) * gap
+    d = np.round(np.hypot(pts[:, 0], pts[:, 1]) / gap, 6)
+    angle = np.round(np.arctan2(pts[:, 1], pts[:, 0]), 6)
+    order = np.lexsort((angle, d))
+    return pts[order][d[order] > 0]
+
+
+def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataFrame,
+                     gap: float | None = None) -> pd.DataFrame:
+    """Where each result sits: a distinct cell of its region, near the region's centre, clear of the others.
+
+    Results are placed one by one in the order of their ids; each takes the cell of its region nearest the
+    region's centre that is at least ``gap`` (default ``marker_gap(terrain)``) from every marker placed
+    before it (see ``_place_one`` for the fallback). The same catalogue always gives the same map, and
+    adding a result moves only markers near it: those whose place it takes, then those whose place these
+    take, a chain of collisions starting at the newcomer (tested). A region spread over several continents
+    has its centre in the ocean; taking the nearest cell of the region keeps the marker on land.
+    Columns: x, y, cell (-1 for an empty region), n_cells, extent (share of the terrain).
     """
     x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
-    rows = []
-    for mask in masks:
-        idx = np.flatnonzero(mask)
+    taken = _Occupied(marker_gap(terrain) if gap is None else gap, len(results))
+    out = np.full((len(results), 4), np.nan)
+    ids = results["id"].astype(str).to_numpy() if len(results) else np.array([], dtype=str)
+    for i in np.argsort(ids, kind="stable"):
+        idx = np.flatnonzero(masks[i])
         if not len(idx):
-            rows.append((np.nan, np.nan, -1, 0))
+            out[i] = (np.nan, np.nan, -1, 0)
             continue
-        px, py = x[idx], y[idx]
-        cell = int(idx[np.argmin((px - px.mean()) ** 2 + (py - py.mean()) ** 2)])
-        rows.append((x[cell], y[cell], cell, len(idx)))
-    out = pd.DataFrame(rows, columns=["x", "y", "cell", "n_cells"], index=results.index)
-    out[["x", "y"]] += stable_jitter(results["id"], jitter, "result")
-    out["extent"] = out["n_cells"] / max(len(terrain), 1)
-    return out
+        px, py, cell = _place_one(idx, x, y, taken)
+        taken.add(px, py)
+        out[i] = (px, py, cell, len(idx))
+    pos = pd.DataFrame(out, columns=["x", "y", "cell", "n_cells"], index=results.index)
+    pos = pos.astype({"cell": np.int64, "n_cells": np.int64})
+    return pos.assign(extent=pos["n_cells"] / max(len(terrain), 1))
+
+
+def claims_per_cell(results: pd.DataFrame, masks: np.ndarray, ids: pd.Series | list[str]) -> np.ndarray:
+    """How many of the results ``ids`` claim each cell (``masks`` has one row per row of ``results``)."""
+    rows = np.flatnonzero(results["id"].isin(list(ids)).to_numpy()) if len(results) else np.array([], int)
+    if not len(rows):
+        return np.zeros(masks.shape[1] if masks.ndim == 2 else 0, dtype=np.int32)
+    return masks[rows].sum(axis=0, dtype=np.int32)
+
+
+def zoom_box(results: pd.DataFrame, ids: list[str] | tuple[str, ...], pad: float = 0.8,
+             least: float = 2.5) -> tuple[float, float, float, float] | None:
+    """Axis ranges (x0, x1, y0, y1) framing the markers of ``ids`` with a margin; None when none is placed.
+
+    The box is at least ``least`` wide and tall, so one hit is shown with its surroundings, not alone.
+    """
+    sub = results[results["id"].isin(list(ids))].dropna(subset=["x", "y"]) if len(results) else results
+    if not len(sub):
+        return None
+    x0, x1 = float(sub["x"].min()) - pad, float(sub["x"].max()) + pad
+    y0, y1 = float(sub["y"].min()) - pad, float(sub["y"].max()) + pad
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, least), max(y1 - y0, least)
+    return (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
 
 
 def region_shapes(mask: np.ndarray, terrain: pd.DataFrame, pad: float = 0.05) -> list[np.ndarray]:
@@ -103,12 +204,18 @@ def region_shapes(mask: np.ndarray, terrain: pd.DataFrame, pad: float = 0.05) ->
 
 
 def region_in_words(axes: Axes, region: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
-    """(axis, values) pairs for the axes a region restricts; 'any' for the rest."""
+    """(axis, values) pairs in human names (core.text.pretty) for every axis; 'any' where unrestricted."""
     out = []
     for ax in axes.axes:
         vals = region.get(ax.name, ax.value_names)
-        out.append((ax.name, "any" if len(vals) == len(ax.values) else ", ".join(vals)))
+        out.append((pretty(ax.name), "any" if len(vals) == len(ax.values) else ", ".join(map(pretty, vals))))
     return out
+
+
+def region_summary(axes: Axes, region: dict[str, tuple[str, ...]]) -> str:
+    """One line for a table: the restricted axes only ('width: wide, infinite · optimizer: gradient flow')."""
+    parts = [f"{axis}: {vals}" for axis, vals in region_in_words(axes, region) if vals != "any"]
+    return " · ".join(parts) if parts else "anywhere (no axis restricted)"
 
 
 def relation_segments(results: pd.DataFrame) -> pd.DataFrame:
