@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 
 from atlas_viz.catalogue.search import SearchIndex, rank_results
+from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import Axes
-from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
+from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES, VERDICTS
 
 
 @dataclass
@@ -22,14 +23,16 @@ class Filters:
     statuses: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     objects: tuple[str, ...] = ()
+    verdicts: tuple[str, ...] = ()
+    """Measured verdicts of predictions (needs a ``verdict`` column: see checks.verdicts.verdict_column)."""
     text: str = ""
 
     def active(self) -> list[str]:
         """Readable names of the restrictions in force (for 'why is this empty?')."""
-        out = [f"{f.name.replace('_', ' ')}: {', '.join(getattr(self, f.name))}"
-               for f in fields(self) if f.name in ("map_types", "observables", "statuses", "methods", "objects")
+        out = [f"{pretty(f.name)}: {', '.join(map(pretty, getattr(self, f.name)))}"
+               for f in fields(self) if f.name in ("map_types", "observables", "statuses", "methods", "objects", "verdicts")
                and getattr(self, f.name)]
-        out += [f"{ax}: {', '.join(v)}" for ax, v in self.axes.items() if v]
+        out += [f"{pretty(ax)}: {', '.join(map(pretty, v))}" for ax, v in self.axes.items() if v]
         if self.years:
             out.append(f"years {self.years[0]}-{self.years[1]}")
         if self.text:
@@ -59,8 +62,9 @@ def apply_filters(results: pd.DataFrame, flt: Filters, index: SearchIndex | None
     if flt.years:
         lo, hi = flt.years
         keep &= results["year"].between(lo, hi).to_numpy()
-    for col, vals in (("status", flt.statuses), ("method", flt.methods), ("object", flt.objects)):
-        if vals:
+    for col, vals in (("status", flt.statuses), ("method", flt.methods), ("object", flt.objects),
+                      ("verdict", flt.verdicts)):
+        if vals and col in results:
             keep &= results[col].isin(vals).to_numpy()
     if flt.text.strip():
         return rank_results(results[keep], flt.text, index if index is not None else SearchIndex().fit(results))
@@ -70,7 +74,8 @@ def apply_filters(results: pd.DataFrame, flt: Filters, index: SearchIndex | None
 # ---- URL query string -------------------------------------------------------------------------
 
 _LIST_KEYS = {"type": ("map_types", MAP_TYPES), "obs": ("observables", None), "status": ("statuses", STATUSES),
-              "method": ("methods", METHODS), "object": ("objects", OBJECTS)}
+              "method": ("methods", METHODS), "object": ("objects", OBJECTS),
+              "verdict": ("verdicts", VERDICTS)}
 
 
 def filters_to_query(flt: Filters) -> dict[str, str]:
