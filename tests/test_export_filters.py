@@ -46,7 +46,8 @@ def test_csv_neutralises_formulas_and_flattens_lists():
 def test_bibtex_escapes_braces_and_keys_by_id():
     bib = results_bibtex(frame())
     assert "@misc{a2020_x," in bib and "@article{b2021_y," in bib
-    assert "author = {Ada Lovelace and Alan \\{Turing\\}}" in bib
+    assert "author = {Lovelace, Ada and {\\textbraceleft}Turing{\\textbraceright}, Alan}" in bib
+    assert "title = {On {\\textbraceleft}things{\\textbraceright}}" in bib
     assert "eprint = {2001.00001}" in bib and "doi = {10.1000/b}" in bib
 
 

@@ -231,3 +231,113 @@ def test_run_importer_imports_good_rows_and_names_bad_ones(header, rows, sep, ra
         assert all(isinstance(v, float) and not math.isinf(v) or v != v for v in table[m])
     if len(table):
         assert table["run_id"].is_unique
+
+
+# ---- exports: CSV and BibTeX read back by a standard reader with the same content, JSON identical ----------
+
+import csv as _csv  # noqa: E402
+import io as _io  # noqa: E402
+import json as _json  # noqa: E402
+import re as _re  # noqa: E402
+
+import pandas as _pd  # noqa: E402
+from pybtex.database import parse_string as _parse_bib  # noqa: E402
+
+from atlas_viz.catalogue.export import BIB_ESCAPES, BIB_VERBATIM, results_bibtex, results_csv, results_json  # noqa: E402
+
+EXAMPLES.update({"export_csv": 60, "export_bibtex": 60, "export_json": 25})
+N_CASES = sum(EXAMPLES.values())
+ANY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+RISKY = st.sampled_from(["=1+1", " \t=cmd|' /C calc'!A0", "\r=2", "\n@SUM(A1)", "+1", "-1", "\x00=x", "a\rb",
+                         "a\r\nb", "a\nb", '"', '","', "{", "}", "}{", "\\", "a { b", "Smith, John", "Smith and Wesson",
+                         "de la Fontaine Jean", "%", "#1", "~^_&$", "\\}", "and", ",", "", " "])
+TEXT = st.one_of(ANY_TEXT, RISKY, st.lists(st.one_of(RISKY, ANY_TEXT), max_size=4).map("".join))
+RESULT_ROW = st.fixed_dictionaries({
+    "id": st.one_of(ID, TEXT), "map_type": st.sampled_from(MAP_TYPES), "claim": TEXT, "title": TEXT,
+    "author_list": st.lists(TEXT, max_size=4).map(tuple), "year": st.integers(1900, 2030),
+    "observables": st.lists(TEXT, max_size=2).map(tuple), "region": st.dictionaries(TEXT, st.lists(TEXT, max_size=2)
+                                                                                     .map(tuple), max_size=2),
+    "arxiv": st.one_of(st.none(), TEXT), "doi": st.one_of(st.none(), TEXT), "url": st.one_of(st.none(), TEXT),
+    "status": st.one_of(st.none(), TEXT), "notes": TEXT, "relations": st.lists(st.tuples(TEXT, TEXT), max_size=2)
+    .map(tuple)})
+SPREADSHEET_FORMULA = _re.compile(r"^(?:[\s\x00-\x1f\x7f]*[=+\-@]|[\t\r])")
+CONTROL = _re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _results(rows: list[dict]) -> _pd.DataFrame:
+    return _pd.DataFrame([{**r, "authors": ", ".join(r["author_list"])} for r in rows]) if rows else \
+        _pd.DataFrame(columns=["id", "title", "authors", "author_list"])
+
+
+@fuzz("export_csv")
+@given(rows=st.lists(RESULT_ROW, max_size=4))
+def test_csv_export_reads_back_one_row_per_result_with_every_formula_inert(rows):
+    text = results_csv(_results(rows))
+    back = list(_csv.reader(_io.StringIO(text, newline="")))
+    assert len(back) == len(rows) + 1 and len({len(r) for r in back}) == 1     # no field started a row
+    assert "\r" not in text.replace("\r\n", "")                                 # no bare CR at all
+    for row, cells in zip(rows, back[1:]):
+        for name in ("id", "claim", "title", "notes"):
+            cell = cells[back[0].index(name)]
+            value = row[name]
+            assert not SPREADSHEET_FORMULA.match(cell) or cell.startswith("'")
+            plain = CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+            assert cell == ("'" + plain if SPREADSHEET_FORMULA.match(value) else plain)
+
+
+_BIB_INVERSE = {v: k for k, v in BIB_ESCAPES.items()}
+_BIB_DECODE = _re.compile("|".join(_re.escape(v) for v in sorted(_BIB_INVERSE, key=len, reverse=True)) + r"|[{}]")
+_VERBATIM_INVERSE = {v: k for k, v in BIB_VERBATIM.items()}
+
+
+def bib_decode(value: str) -> str:
+    """Plain text of a field this export wrote: its escapes undone, protective braces dropped."""
+    return " ".join(_BIB_DECODE.sub(lambda m: _BIB_INVERSE.get(m.group(0), ""), value).split())
+
+
+def one_line(text: str) -> str:
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
+def person(name: str) -> str:
+    """The person a name means in BibTeX: 'Smith, John' is John Smith; a name with more commas is kept whole."""
+    parts = [p.strip() for p in one_line(name).split(",")]
+    return f"{parts[1]} {parts[0]}" if len(parts) == 2 and all(parts) and not _re.search(
+        r"(?:^|\s)and(?:\s|$)", one_line(name), _re.IGNORECASE) else one_line(name)
+
+
+@fuzz("export_bibtex")
+@given(rows=st.lists(RESULT_ROW, max_size=4))
+def test_bibtex_export_is_read_back_by_pybtex_with_the_same_fields(rows):
+    bib = results_bibtex(_results(rows))
+    entries = list(_parse_bib(bib, "bibtex").entries.values())             # raises on unbalanced braces
+    assert len(entries) == len(rows)
+    for row, entry in zip(rows, entries):
+        assert bib_decode(entry.fields["title"]) == one_line(row["title"])
+        persons = entry.persons.get("author", [])
+        names = [a for a in row["author_list"] if one_line(a)]
+        assert len(persons) == len(names)
+        for p, name in zip(persons, names):
+            parts = p.first_names + p.middle_names + p.prelast_names + p.last_names + p.lineage_names
+            assert bib_decode(" ".join(parts)) == " ".join(person(name).split())
+        if row["doi"] and one_line(row["doi"]):
+            assert _re.sub("|".join(map(_re.escape, _VERBATIM_INVERSE)), lambda m: _VERBATIM_INVERSE[m.group(0)],
+                           entry.fields["doi"]) == one_line(row["doi"])
+
+
+@fuzz("export_json")
+@given(rows=st.lists(RESULT_ROW, max_size=4))
+def test_json_export_round_trips(rows):
+    back = _json.loads(results_json(_results(rows)))
+    assert [r["title"] for r in back] == [r["title"] for r in rows]
+    assert [r["author_list"] for r in back] == [list(r["author_list"]) for r in rows]
+
+
+def test_smith_john_stays_one_author_and_unbalanced_braces_do_not_break_the_file():
+    rows = [{"id": "a_1", "title": "On {things", "author_list": ("Smith, John", "Ada Lovelace", "Smith and Wesson"),
+             "year": 2020, "arxiv": "2001.00001", "doi": None, "url": None}]
+    bib = results_bibtex(_results(rows))
+    entry = _parse_bib(bib, "bibtex").entries["a_1"]
+    assert [str(p) for p in entry.persons["author"]] == ["Smith, John", "Lovelace, Ada", "{Smith and Wesson}"]
+    assert bib_decode(entry.fields["title"]) == "On {things"
+    assert "author = {Smith, John and Lovelace, Ada and {Smith and Wesson}}" in bib

@@ -209,3 +209,54 @@ def test_an_id_with_a_trailing_newline_or_space_is_refused_not_a_second_result(r
              "citation": {"authors": ["A B"], "year": 2020, "title": "T", "arxiv": "2001.00001\n"}}
     rows, problems = parse_results([entry], "f.yaml", axes)
     assert rows == [] and any(p.field == "id" for p in problems) and any(p.field == "citation.arxiv" for p in problems)
+
+
+# --- exports: one code path for the CLI and the app; inert, readable ----------------------------------
+
+HOSTILE = """\
+- id: hostile2020_x
+  claim: "\\t=HYPERLINK(\\"http://x\\")\\rsecond line starts =1+1"
+  map_type: theorem
+  region: any
+  observables: [generalization]
+  citation: {authors: ["Smith, John", Ada Lovelace], year: 2020, title: "Unbalanced { brace and 100% of $x_1$",
+             arxiv: "2001.00001"}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "bibtex", "json"])
+def test_cli_export_writes_the_same_text_as_the_app_functions(fmt, tmp_path, axes, capsysbinary):
+    import csv
+    import io
+    import json
+
+    from pybtex.database import parse_string
+
+    from atlas_viz.catalogue.export import export_results
+    from atlas_viz.catalogue.loader import load_catalog
+    from atlas_viz.cli.main import main
+    from conftest import make_data
+
+    data = make_data(tmp_path, {"h.yaml": HOSTILE}, with_terrain=False)
+    out = tmp_path / f"out.{fmt}"
+    assert main(["export", "--format", fmt, "--data", str(data), "--out", str(out)]) == 0
+    text = out.read_bytes().decode("utf-8")
+    assert text == export_results(load_catalog(data, axes).results, fmt)
+    assert main(["export", "--format", fmt, "--data", str(data)]) == 0
+    assert capsysbinary.readouterr().out.decode("utf-8") == text
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        assert len(rows) == 2 and rows[1][rows[0].index("claim")].startswith("'=HYPERLINK")
+    elif fmt == "bibtex":
+        entry = parse_string(text, "bibtex").entries["hostile2020_x"]
+        assert [str(p) for p in entry.persons["author"]] == ["Smith, John", "Lovelace, Ada"]
+        assert "\\%" in entry.fields["title"] and "{\\textbraceleft}" in entry.fields["title"]
+    else:
+        assert json.loads(text)[0]["author_list"] == ["Smith, John", "Ada Lovelace"]
+
+
+def test_expedition_csv_uses_the_same_inert_writer():
+    from atlas_viz.catalogue.export import frame_csv
+
+    text = frame_csv(pd.DataFrame({"where": ["a\rb", " =1"], "n": [1, -2]}))
+    assert text == 'where,n\r\n"a\nb",1\r\n\' =1,-2\r\n'

@@ -233,7 +233,7 @@ def _parse_region(raw: object, axes: Axes, bad) -> dict[str, tuple[str, ...]] | 
 
 
 def _parse_citation(raw: object, bad) -> dict:
-    out = {k: None for k in CITATION_FIELDS}
+    out = {k: None for k in CITATION_FIELDS} | {"author_list": None}  # the names one by one, for BibTeX
     if not isinstance(raw, dict):
         bad("citation", f"must be a map with authors, year, title and arxiv/doi/url; got {show_value(raw)}")
         return out
@@ -247,6 +247,7 @@ def _parse_citation(raw: object, bad) -> dict:
         bad("citation.authors", f"must be a non-empty list of names; got {show_value(authors)}")
     else:
         out["authors"] = ", ".join(a.strip() for a in authors)
+        out["author_list"] = tuple(" ".join(a.split()) for a in authors)
     year = raw.get("year")
     this_year = _dt.date.today().year
     if isinstance(year, bool) or not isinstance(year, int) or not FIRST_YEAR <= year <= this_year + 1:

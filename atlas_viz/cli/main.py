@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     register_add_result(add)
     from atlas_viz.cli.runs import add_import_runs
     add_import_runs(add)
+    from atlas_viz.cli.export import register as register_export
+    register_export(add)
     from atlas_viz.cli.expeditions import register as register_expeditions
     register_expeditions(add, _progress)
     from atlas_viz.cli.checks import register as register_check

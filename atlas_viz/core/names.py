@@ -41,7 +41,7 @@ CITATION_FIELDS = ("authors", "year", "title", "arxiv", "doi", "url", "venue")
 
 # Columns of the results frame.
 RESULT_COLUMNS = (
-    "id", "claim", "map_type", "rigor", "observables", "region", "authors", "year", "title",
+    "id", "claim", "map_type", "rigor", "observables", "region", "authors", "author_list", "year", "title",
     "arxiv", "doi", "url", "venue", "status", "precision", "method", "object", "relations",
     "notes", "prediction", "aliases", "file",
 )

@@ -76,14 +76,22 @@ def explain(gap: Gap, axes: Axes, results: pd.DataFrame) -> str:
     return f"{text} Wanted: {KIND_WANTED[gap.kind]}."
 
 
-def expeditions_frame(gaps: list[Gap], axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """One row per gap, best score first, with its explanation and whether the CPU runner can go there."""
+def expeditions_frame(gaps: list[Gap], axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame,
+                      reach_of: dict | None = None) -> pd.DataFrame:
+    """One row per gap, best score first, with its explanation and whether the CPU runner can go there.
+
+    ``reach_of``: gap id -> ``loop.Reach`` for the prediction expeditions an experiment kind can go on (their
+    runnable cells are those its sweep lands in; the general runner's cells count for the other gaps)."""
     from atlas_viz.expeditions.runner import realisable_cells
 
     reachable = realisable_cells(axes, terrain) if gaps else np.zeros(0, dtype=bool)
+    reach_of = reach_of or {}
     rows = []
     for g in gaps:
-        n_ok = int(reachable[g.cells].sum())
+        if g.kind in PREDICTION_GAPS:
+            n_ok = reach_of[g.id].n_cells if g.id in reach_of else 0
+        else:
+            n_ok = int(reachable[g.cells].sum())
         rows.append({"id": g.id, "kind": g.kind, "observables": g.observables, "where": describe_values(axes, g.values),
                      "score": g.score, "change": g.parts.get("change", 0.0),
                      **{col: g.parts[k] for k, col in PART_COLUMNS.items()},
@@ -102,6 +110,7 @@ def compute_expeditions(atlas, placed: pd.DataFrame, observed: pd.DataFrame,
     ``checks``: the results' checked predictions (``checks.verdicts.check_results``); the expeditions that could
     change one of their verdicts rank first (``expeditions.predictions``).
     """
+    from atlas_viz.expeditions.loop import reaches
     from atlas_viz.expeditions.predictions import prediction_expeditions, rank_key
 
     if table is None:
@@ -114,7 +123,8 @@ def compute_expeditions(atlas, placed: pd.DataFrame, observed: pd.DataFrame,
                                        placed)
         gaps += [g for g in extra if g.kind in kinds]
     gaps.sort(key=rank_key)
-    return gaps, expeditions_frame(gaps, atlas.axes, atlas.terrain, atlas.results)
+    reach_of = reaches(gaps, atlas.results, atlas.axes, atlas.terrain) if checks else {}
+    return gaps, expeditions_frame(gaps, atlas.axes, atlas.terrain, atlas.results, reach_of)
 
 
 def select(frame: pd.DataFrame, kinds: tuple[str, ...] = (), observables: tuple[str, ...] = (),
@@ -158,12 +168,12 @@ def to_json(frame: pd.DataFrame, gaps: list[Gap], axes: Axes) -> str:
 
 def to_csv(frame: pd.DataFrame) -> str:
     """CSV with list fields joined by ';' (and spreadsheet formulas neutralised, as in ``export``)."""
-    from atlas_viz.catalogue.export import neutralise_formulas
+    from atlas_viz.catalogue.export import frame_csv
 
     out = frame.copy()
     for col in ("observables", "results", "neighbours"):
         out[col] = out[col].map(lambda v: ";".join(v))
-    return neutralise_formulas(out).to_csv(index=False)
+    return frame_csv(out)
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
