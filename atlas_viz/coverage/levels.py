@@ -32,17 +32,55 @@ def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[
 
 
 def cell_level(table: pd.DataFrame, observables: list[str] | tuple[str, ...] | None = None) -> np.ndarray:
-    """One level per cell for the chosen observables (all when none): the level a majority reaches.
+    """One level per cell for the chosen observables (all when none): the best any of them reaches.
 
-    With one observable this is its own level. With several, a cell counts as
-    charted only if more than half of them are charted there, so one broad
-    theorem about one observable does not lift the fog for all the others.
+    A cell is charted when a theorem or calculation about any chosen observable covers it, mapped when an
+    empirical law or heuristic does, observed when runs measured any of them there. Choosing observables
+    (the sidebar) narrows what counts.
     """
     cols = list(observables) if observables else list(table.columns)
-    if not cols:
+    if not cols or not len(table):
         return np.zeros(len(table), dtype=np.int8)
-    values = np.sort(table[cols].to_numpy(), axis=1)
-    return values[:, (len(cols) - 1) // 2]
+    return table[cols].to_numpy().max(axis=1).astype(np.int8)
+
+
+def fog_observables(shown: pd.DataFrame, chosen: tuple[str, ...] | list[str], filtered: bool,
+                    all_observables: tuple[str, ...]) -> tuple[str, ...]:
+    """The observables the fog counts: those chosen; else, with a search or filter on, those the shown results
+    speak about (in the axes' order); else all of them."""
+    if chosen:
+        return tuple(o for o in all_observables if o in set(chosen))
+    if filtered and len(shown):
+        spoken = {o for obs in shown["observables"] for o in obs}
+        return tuple(o for o in all_observables if o in spoken)
+    return tuple(all_observables)
+
+
+def coverage_note(observables: tuple[str, ...], all_observables: tuple[str, ...], shown: pd.DataFrame,
+                  n_results: int, shares: pd.DataFrame) -> str:
+    """One line saying what the coverage bar counts (plain text: the caller escapes it for Markdown)."""
+    what = ("all observables" if set(observables) >= set(all_observables)
+            else ", ".join(o.replace("_", " ") for o in observables) or "no observable")
+    who = "all results" if len(shown) == n_results else f"the {len(shown)} filtered results"
+    parts = [f"Counted: {who} and the runs, for {what}; a cell takes the best level any of these reaches."]
+    n_conj = int((shown["map_type"] == "conjecture").sum()) if len(shown) else 0
+    if n_conj:
+        parts.append(f"Conjectures ({n_conj} shown) lift no fog.")
+    small = [f"{lv.replace('_', ' ')} {share_label(sh)} ({c:,} cells)" for lv, c, sh in
+             shares[["level", "cells", "share"]].itertuples(index=False) if 0 < sh < 0.07 and lv != "terra_incognita"]
+    if small:
+        parts.append("Too thin to label in the bar: " + ", ".join(small) + ".")
+    return " ".join(parts)
+
+
+def share_label(share: float) -> str:
+    """A share as a percentage that never rounds a partial share to 0% or 100%."""
+    pct = share * 100
+    if 0 < pct < 0.1:
+        return "<0.1%"
+    if 99.9 < pct < 100:
+        return ">99.9%"
+    return f"{pct:.1f}%"
 
 
 def coverage_shares(level: np.ndarray) -> pd.DataFrame:

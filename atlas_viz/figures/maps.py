@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import html
+import itertools
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from atlas_viz.core.names import COVERAGE_LABELS, COVERAGE_LEVELS, MAP_TYPES
-from atlas_viz.figures.raster import LEVEL_RGB, Raster
+from atlas_viz.core.text import pretty
+from atlas_viz.figures.raster import HEAT_EDGES, HEAT_RGB, LEVEL_RGB, Raster
 
 MAP_TYPE_STYLE = {
     # map type: (colour, marker symbol, legend label)
@@ -20,7 +23,6 @@ MAP_TYPE_STYLE = {
     "conjecture": ("#c0392b", "star", "conjecture (open claim)"),
 }
 SEA = "#e9f1f7"
-RELATION_STYLE = {"extends": "solid", "tests": "dash", "contradicts": "dot", "inspired_by": "dashdot"}
 
 
 def esc(text: object, width: int | None = None) -> str:
@@ -37,73 +39,129 @@ def result_hover(row: pd.Series) -> str:
             f"<br><i>{esc(cite, 70)}</i><br>{esc(row['title'], 70)}")
 
 
+FONT = "'Source Sans Pro', 'Source Sans 3', 'Helvetica Neue', Arial, sans-serif"
+"""The UI's font (Streamlit's), for every label drawn on a figure."""
+HIT_COLOUR = "#f2b705"
+LEGEND_PX = 225  # the legend sits in a strip right of the map: in view whenever the map is, never over the land
+COLORBAR = {"x": 1.01, "xanchor": "left", "y": 0.0, "yanchor": "bottom", "len": 0.42, "thickness": 12}
+"""Where a colour bar goes: in the legend's strip, below the legend."""
+
+
 def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | None = None,
                regions: list[tuple[str, str, list[np.ndarray]]] | None = None,
                relations: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
                run_color: str | None = None, selected: str | None = None, height: int = 760,
-               visible_types: tuple[str, ...] = MAP_TYPES, uirevision: str = "atlas") -> go.Figure:
+               visible_types: tuple[str, ...] = MAP_TYPES, uirevision: str = "atlas",
+               highlight_ids: Sequence[str] = (), zoom: tuple[float, float, float, float] | None = None,
+               heat: bool = False) -> go.Figure:
     """The atlas map.
 
-    ``results`` has columns id, map_type, x, y, claim, authors, year, title.
-    ``regions``: (result id, map type, list of closed polygons) to outline.
-    ``relations``: x0, y0, x1, y1, type. ``runs``: x, y, id, hover and optionally
-    ``run_color`` (a metric column), or aggregated columns x, y, count.
+    ``results`` has columns id, map_type, x, y and a hover column (or claim, authors, year, title).
+    ``regions``: (result id, map type, closed polygons) drawn filled; the selected one strongest.
+    ``relations``: x0, y0, x1, y1, type, drawn as labelled arrows (pass only the selected result's).
+    ``runs``: x, y, id, hover and optionally ``run_color`` (a metric column), or aggregated x, y, count.
+    ``highlight_ids``: results ringed on top (search hits), the others dimmed; ``zoom``: axis ranges.
+    ``heat``: the raster shows how many results claim each cell; a colour bar explains its classes.
     Every result and run keeps its id in ``customdata``.
     """
     fig = go.Figure()
     fig.add_layout_image(source=raster.uri, xref="x", yref="y", x=raster.x0, y=raster.y1, sizex=raster.width,
-                         sizey=raster.height, sizing="stretch", layer="below", opacity=1.0)
+                         sizey=raster.height, sizing="stretch", layer="below", opacity=1.0, name="terrain")
     # An invisible trace spanning the image so axes and autoscale know its extent.
     fig.add_trace(go.Scatter(x=[raster.x0, raster.x0 + raster.width], y=[raster.y1 - raster.height, raster.y1],
                              mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False,
                              name="extent"))
+    if heat:
+        _add_heat_key(fig)
     _add_regions(fig, regions or [], selected)
-    if relations is not None and len(relations):
-        for kind, grp in relations.groupby("type"):
-            xs, ys = [], []
-            for r in grp.itertuples():
-                xs += [r.x0, r.x1, None]
-                ys += [r.y0, r.y1, None]
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", name=f"relation: {kind}",
-                                     line={"color": "#444", "width": 1, "dash": RELATION_STYLE.get(kind, "solid")},
-                                     opacity=0.55))
     if runs is not None and len(runs):
         _add_runs(fig, runs, run_color)
-    for mtype in MAP_TYPES:
-        if mtype not in visible_types:
-            continue
-        sub = results[results["map_type"] == mtype]
-        colour, symbol, label = MAP_TYPE_STYLE[mtype]
-        fig.add_trace(go.Scatter(
-            x=sub["x"], y=sub["y"], mode="markers", name=label,
-            marker={"color": colour, "symbol": symbol, "size": 11, "line": {"color": "white", "width": 1.2}},
-            customdata=sub["id"].to_numpy(),
-            hovertext=sub[HOVER] if HOVER in sub else [result_hover(r) for _, r in sub.iterrows()],
-            hoverinfo="text", legendgroup=mtype))
+    hits = set(highlight_ids)
+    _add_results(fig, results, visible_types, dimmed=bool(hits))
+    if hits:
+        sub = results.set_index("id", drop=False).reindex([h for h in highlight_ids if h in set(results["id"])])
+        fig.add_trace(go.Scatter(x=sub["x"], y=sub["y"], mode="markers", name="search hits",
+                                 marker={"size": 19, "color": "rgba(0,0,0,0)", "line": {"color": HIT_COLOUR, "width": 3}},
+                                 hoverinfo="skip", customdata=sub["id"].to_numpy()))
     if selected is not None and selected in set(results["id"]):
         row = results[results["id"] == selected].iloc[0]
         fig.add_trace(go.Scatter(x=[row["x"]], y=[row["y"]], mode="markers", name="selected result",
                                  marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"color": "#d62828", "width": 3}},
                                  hoverinfo="skip", customdata=[selected]))
-    # All labels in one call: add_annotation one by one re-validates every earlier label (quadratic).
-    annotations = [dict(x=lab.x, y=lab.y, text=esc(lab.text).replace("\n", "<br>"), showarrow=False,
-                        hovertext=esc(lab.hover), font={"size": lab.size, "color": lab.color, "family": "Georgia, serif"},
-                        bgcolor="rgba(255,255,255,0.55)" if lab.size < 14 else None)
-                   for lab in (labels.itertuples() if labels is not None else [])]
+    annotations = _label_annotations(labels) + _relation_annotations(relations)
     fig.update_layout(
-        annotations=annotations,
-        height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor=SEA, paper_bgcolor="white",
-        dragmode="pan", hovermode="closest", uirevision=uirevision, clickmode="event+select",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0, "font": {"size": 12},
-                "itemclick": "toggle", "bgcolor": "rgba(255,255,255,0.8)"},
-        xaxis={"visible": False, "scaleanchor": "y", "scaleratio": 1},
-        yaxis={"visible": False},
+        annotations=annotations, font={"family": FONT},
+        height=height, margin={"l": 0, "r": LEGEND_PX, "t": 0, "b": 0}, plot_bgcolor=SEA, paper_bgcolor="white",
+        dragmode="pan", hovermode="closest", clickmode="event+select",
+        uirevision=uirevision if zoom is None else f"{uirevision}|{','.join(f'{v:.3f}' for v in zoom)}",
+        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "xanchor": "left", "x": 1.005,
+                "font": {"size": 12, "family": FONT}, "itemclick": "toggle", "title": {"text": "<b>Results</b>"}},
+        xaxis={"visible": False, "scaleanchor": "y", "scaleratio": 1,
+               **({"range": [zoom[0], zoom[1]]} if zoom else {})},
+        yaxis={"visible": False, **({"range": [zoom[2], zoom[3]]} if zoom else {})},
     )
     return fig
 
 
+def _add_results(fig: go.Figure, results: pd.DataFrame, visible_types: tuple[str, ...], dimmed: bool) -> None:
+    """One trace per map type: ids in customdata, the hover text shown by a hovertemplate."""
+    for mtype in MAP_TYPES:
+        if mtype not in visible_types:
+            continue
+        sub = results[results["map_type"] == mtype]
+        colour, symbol, label = MAP_TYPE_STYLE[mtype]
+        hover = sub[HOVER].to_numpy() if HOVER in sub else np.array([result_hover(r) for _, r in sub.iterrows()])
+        fig.add_trace(go.Scatter(
+            x=sub["x"], y=sub["y"], mode="markers", name=label,
+            marker={"color": colour, "symbol": symbol, "size": 11, "line": {"color": "white", "width": 1.2},
+                    "opacity": 0.45 if dimmed else 1.0},
+            customdata=sub["id"].to_numpy(), text=hover, hovertemplate="%{text}<extra></extra>", legendgroup=mtype))
+
+
+def _label_annotations(labels: pd.DataFrame | None) -> list[dict]:
+    """Continent labels (large, capitals) and region labels (small), in the UI's font.
+
+    All labels go in one layout update: add_annotation one by one re-validates every earlier label (quadratic).
+    """
+    out = []
+    for lab in (labels.itertuples() if labels is not None else []):
+        big = lab.size >= 14
+        text = (f"<b>{esc(lab.text)}</b>" if big else esc(lab.text)).replace("\n", "<br>")
+        out.append({"x": lab.x, "y": lab.y, "text": text, "showarrow": False, "hovertext": esc(lab.hover),
+                    "font": {"size": 14 if big else 11, "color": "#1d2b3a" if big else "#46566a", "family": FONT},
+                    "bgcolor": None if big else "rgba(255,255,255,0.6)", "borderpad": 1})
+    return out
+
+
+def _relation_annotations(relations: pd.DataFrame | None) -> list[dict]:
+    """Each relation as an arrow from the relating result to the related one, its type written at the middle."""
+    out = []
+    for r in (relations.itertuples() if relations is not None and len(relations) else []):
+        out.append({"x": r.x1, "y": r.y1, "ax": r.x0, "ay": r.y0, "xref": "x", "yref": "y", "axref": "x",
+                    "ayref": "y", "text": "", "showarrow": True, "arrowhead": 3, "arrowsize": 1.3, "arrowwidth": 1.8,
+                    "arrowcolor": "#263445", "standoff": 7, "startstandoff": 6})
+        out.append({"x": (r.x0 + r.x1) / 2, "y": (r.y0 + r.y1) / 2, "text": esc(pretty(str(r.type))),
+                    "showarrow": False, "font": {"size": 11, "color": "#263445", "family": FONT},
+                    "bgcolor": "rgba(255,255,255,0.85)", "borderpad": 2})
+    return out
+
+
+def _add_heat_key(fig: go.Figure) -> None:
+    """A colour bar for the heat of results per cell (an invisible trace carries it)."""
+    n = len(HEAT_RGB)
+    scale = [[k / n + e, f"rgb({r},{g},{b})"] for k, (r, g, b) in enumerate(HEAT_RGB) for e in (0, 1 / n)]
+    scale = [[min(max(v, 0.0), 1.0), c] for v, c in scale]
+    ticks = ["none"] + [f"{lo}" if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(HEAT_EDGES)]
+    ticks.append(f"{HEAT_EDGES[-1]}+")
+    fig.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", name="results claiming a cell", showlegend=False, hoverinfo="skip",
+        marker={"color": [0], "cmin": 0, "cmax": n, "colorscale": scale, "showscale": True,
+                "colorbar": {"title": {"text": "results claiming<br>a cell", "font": {"size": 11}},
+                             "tickvals": [k + 0.5 for k in range(n)], "ticktext": ticks, **COLORBAR}}))
+
+
 def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]], selected: str | None) -> None:
-    """Region outlines: one trace per map type (polygons separated by gaps), the selected region on top."""
+    """Regions drawn filled: one trace per map type (polygons separated by gaps), the selected region on top."""
     groups: dict[tuple[str, bool], list[np.ndarray]] = {}
     gap = np.full((1, 2), np.nan)  # NaN ends a polygon (sent as null): one trace holds many shapes
     for rid, mtype, polys in regions:
@@ -112,31 +170,33 @@ def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]
         colour = MAP_TYPE_STYLE[mtype][0]
         xy = np.concatenate(parts) if parts else np.zeros((0, 2))
         fig.add_trace(go.Scatter(
-            x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.22 if strong else 0.06),
-            line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
+            x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.33 if strong else 0.08),
+            line={"color": colour, "width": 2.2 if strong else 0.8}, hoverinfo="skip",
             name=f"region of {selected}" if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
-            legendgroup="regions", showlegend=False))
+            legendgroup="regions", showlegend=strong))
 
 
 def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
-    colorbar = {"title": {"text": esc(color)}, "x": 1.0, "len": 0.45, "y": 0.75, "thickness": 12}
+    """Runs as small grey markers (coloured by a metric when chosen); hover from customdata."""
+    colorbar = {"title": {"text": esc(color), "font": {"size": 11}}, **COLORBAR}
     if "count" in runs:  # aggregated: one marker per cell, size by number of runs
         size = 5 + 9 * np.log10(runs["count"].to_numpy()) / max(np.log10(max(runs["count"].max(), 10)), 1)
         marker = {"size": size, "color": "rgba(40,40,40,0.55)", "line": {"width": 0}}
-        if color and "mean" in runs and runs["mean"].notna().any():
-            marker.update(color=runs["mean"], colorscale="Viridis", showscale=True, colorbar=colorbar)
-        hover = [f"{n:,} runs in this cell" + (f"<br>mean {esc(color)}: {m:.4g}" if color and m == m else "")
-                 for n, m in zip(runs["count"], runs["mean"] if "mean" in runs else [np.nan] * len(runs))]
+        mean = runs["mean"].to_numpy(dtype=float) if "mean" in runs else np.full(len(runs), np.nan)
+        if color and np.isfinite(mean).any():
+            marker.update(color=mean, colorscale="Viridis", showscale=True, colorbar=colorbar)
+        tail = f"<br>mean {esc(color)}: %{{customdata[2]:.4g}}" if color else ""
         fig.add_trace(go.Scattergl(
-            x=runs["x"], y=runs["y"], mode="markers", name="runs (aggregated per cell)", marker=marker,
-            customdata=runs["cell"].to_numpy(), hovertext=hover, hoverinfo="text"))
+            x=runs["x"], y=runs["y"], mode="markers", name="runs (one marker per cell)", marker=marker,
+            customdata=np.column_stack([runs["cell"].to_numpy(), runs["count"].to_numpy(), mean]),
+            hovertemplate="%{customdata[1]:,} runs in this cell" + tail + "<extra></extra>"))
         return
     marker = {"size": 5, "color": "rgba(40,40,40,0.6)", "line": {"width": 0}}
     if color and color in runs and runs[color].notna().any():
         marker.update(color=runs[color], colorscale="Viridis", showscale=True, colorbar=colorbar)
+    hover = runs[HOVER].to_numpy() if HOVER in runs else np.array(run_hover(runs), dtype=object)
     fig.add_trace(go.Scattergl(x=runs["x"], y=runs["y"], mode="markers", name="runs", marker=marker,
-                               customdata=runs["id"].to_numpy(),
-                               hovertext=runs[HOVER] if HOVER in runs else run_hover(runs), hoverinfo="text"))
+                               customdata=runs["id"].to_numpy(), text=hover, hovertemplate="%{text}<extra></extra>"))
 
 
 HOVER = "hover"

@@ -1,7 +1,9 @@
-"""The land and the fog as one image: cells painted by coverage level, laid under the map.
+"""The land and the fog as one image: islands coloured by coverage, laid under the map.
 
 Sending a marker per cell (over 100,000) to the browser would be slow; a PNG of
-the terrain is a few hundred kilobytes and zooms with the axes.
+the terrain is a few hundred kilobytes and zooms with the axes. The land is a
+smoothed shape around the cells (see ``land.py``); each land pixel takes the best
+level of the cells near it, and every cell is a small darker dot on top.
 """
 from __future__ import annotations
 
@@ -12,16 +14,31 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# RGB per coverage level: fog grey, sand, light green, green; then plain land (fog layer off), highlight.
+from atlas_viz.figures.land import land_shape, mask_outlines, smooth_loop
+
+# RGB per coverage level: fog grey, sand, light green, green (the dots of cells; land is a lighter tint).
 LEVEL_RGB = np.array([
-    [178, 182, 190],   # terra incognita: fog
-    [236, 214, 150],   # observed: sand
-    [160, 209, 150],   # mapped: light green
-    [72, 150, 100],    # charted: green
+    [170, 175, 184],   # terra incognita: fog
+    [226, 196, 120],   # observed: sand
+    [140, 196, 128],   # mapped: light green
+    [52, 132, 84],     # charted: green
 ], dtype=np.uint8)
-LAND_RGB = np.array([214, 205, 180], dtype=np.uint8)
+LAND_RGB = np.array([206, 196, 168], dtype=np.uint8)
 HIGHLIGHT_RGB = np.array([214, 40, 40], dtype=np.uint8)
-_LAND, _HIGHLIGHT = len(LEVEL_RGB), len(LEVEL_RGB) + 1
+SEA_RGB = np.array([233, 241, 247], dtype=np.uint8)
+SHELF_RGB = np.array([214, 228, 240], dtype=np.uint8)
+COAST_RGB = np.array([96, 110, 124], dtype=np.uint8)
+HEAT_RGB = np.array([  # results claiming a cell: none, then 1, 2-3, 4-7, 8-15, 16-31, 32+ (YlOrRd-like)
+    [226, 226, 220], [255, 237, 160], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38], [110, 0, 40],
+], dtype=np.uint8)
+HEAT_EDGES = (1, 2, 4, 8, 16, 32)
+"""Lower bound of each heat class after 'none': the class of a count is how many edges it reaches."""
+FILL_PX = 15  # a land pixel takes the best level of the cells within this box (pixels, odd)
+
+# Palette slots: 0 sea (transparent), then shelf, coast, plain land, highlight, 4 fills, 4 dots, heat classes.
+_SHELF, _COAST, _LAND, _HIGHLIGHT = 1, 2, 3, 4
+_FILL, _DOT = 5, 5 + len(LEVEL_RGB)
+_HEAT = _DOT + len(LEVEL_RGB)
 
 
 @dataclass(frozen=True)
@@ -35,38 +52,108 @@ class Raster:
     height: float
 
 
-class Painter:
-    """Paints cells as small discs on a fixed pixel grid (pixel positions are computed once)."""
+def _palette(dim: bool) -> np.ndarray:
+    fills = (LEVEL_RGB.astype(float) * 0.55 + 255 * 0.45).astype(np.uint8)
+    pal = np.vstack([[0, 0, 0], SHELF_RGB, COAST_RGB, LAND_RGB, HIGHLIGHT_RGB, fills, LEVEL_RGB, HEAT_RGB])
+    if dim:  # washed towards white, so a drawn region stands out
+        pal = (pal.astype(float) * 0.45 + 255 * 0.55).astype(np.uint8)
+        pal[_HIGHLIGHT] = HIGHLIGHT_RGB
+    return pal.astype(np.uint8)
 
-    def __init__(self, terrain: pd.DataFrame, pixels: int = 1400, dot: int = 3, pad: float = 0.6):
+
+def heat_class(counts: np.ndarray) -> np.ndarray:
+    """Heat class (0 = no result, 1.. len(HEAT_EDGES)) of each count."""
+    return np.searchsorted(np.asarray(HEAT_EDGES), np.asarray(counts), side="right").astype(np.uint8)
+
+
+class Painter:
+    """Paints the terrain on a fixed pixel grid (the land's shape and pixel positions are computed once)."""
+
+    def __init__(self, terrain: pd.DataFrame, pixels: int = 1400, dot: int = 1, pad: float = 0.6):
+        from scipy import ndimage as ndi
+
         x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
         self.x0, x1 = x.min() - pad, x.max() + pad
         y0, self.y1 = y.min() - pad, y.max() + pad
         self.w = pixels
-        self.h = max(1, int(round(pixels * (self.y1 - y0) / (x1 - self.x0))))
+        self.h = max(1, round(pixels * (self.y1 - y0) / (x1 - self.x0)))
         self.width, self.height = x1 - self.x0, self.y1 - y0
         ix = np.clip(((x - self.x0) / self.width * (self.w - 1)).round().astype(np.int64), 0, self.w - 1)
         iy = np.clip(((self.y1 - y) / self.height * (self.h - 1)).round().astype(np.int64), 0, self.h - 1)
-        offsets = [(dx, dy) for dx in range(-dot, dot + 1) for dy in range(-dot, dot + 1) if dx * dx + dy * dy <= dot * dot + 1]
-        # (n_offsets, n_cells) flat pixel index of every disc pixel of every cell
+        self.centre = (iy * self.w + ix).astype(np.int32)
+        offsets = [(dx, dy) for dx in range(-dot, dot + 1) for dy in range(-dot, dot + 1) if dx * dx + dy * dy <= dot * dot]
+        # (n_offsets, n_cells) flat pixel index of every dot pixel of every cell
         self.pix = np.empty((len(offsets), len(x)), dtype=np.int32)
         for k, (dx, dy) in enumerate(offsets):
             self.pix[k] = np.clip(iy + dy, 0, self.h - 1) * self.w + np.clip(ix + dx, 0, self.w - 1)
+        occupied = np.zeros(self.w * self.h, dtype=bool)
+        occupied[self.centre] = True
+        self.shape = land_shape(occupied.reshape(self.h, self.w))
+        self._land = self.shape.land.ravel()
+        self._ndi = ndi
 
-    def paint(self, level: np.ndarray | None, highlight: np.ndarray | None = None) -> Raster:
-        """Colour cells by level (``None``: plain land); the best level wins where cells share a pixel."""
+    def _base(self) -> np.ndarray:
+        """Sea, shelf, plain land and coast."""
+        grid = np.zeros(self.w * self.h, dtype=np.uint8)
+        grid[self.shape.shelf.ravel()] = _SHELF
+        grid[self._land] = _LAND
+        return grid
+
+    def _codes(self, codes: np.ndarray, first: int) -> np.ndarray:
+        """Land filled with the highest code of the cells near each pixel; dots of the cells left to the caller."""
+        best = np.zeros(self.w * self.h, dtype=np.uint8)
+        order = np.argsort(codes, kind="stable")  # low codes first, so higher ones overwrite a shared pixel
+        best[self.centre[order]] = codes[order] + 1
+        near = self._ndi.maximum_filter(best.reshape(self.h, self.w), size=FILL_PX).ravel()
+        grid = self._base()
+        fill = self._land & (near > 0)
+        grid[fill] = near[fill] - 1 + first
+        return grid
+
+    def paint(self, level: np.ndarray | None, highlight: np.ndarray | None = None, dim: bool = False) -> Raster:
+        """Colour the land by coverage ``level`` per cell (``None``: plain land); the best level wins nearby.
+
+        ``highlight``: cells drawn red on top. ``dim``: everything washed out, to lay a region over it.
+        """
+        if level is None:
+            grid = self._base()
+        else:
+            lv = np.asarray(level, dtype=np.uint8)
+            grid = self._codes(lv, _FILL)
+            grid[self.pix[:, np.argsort(lv, kind="stable")].ravel()] = np.tile(np.sort(lv) + _DOT, self.pix.shape[0])
+        grid[self.shape.coast.ravel()] = _COAST
+        if highlight is not None and np.any(highlight):
+            grid[self.pix[:, np.asarray(highlight, dtype=bool)].ravel()] = _HIGHLIGHT
+        return self._encode(grid, dim)
+
+    def paint_heat(self, counts: np.ndarray) -> Raster:
+        """Colour the land by how many results claim each cell (classes of ``HEAT_EDGES``)."""
+        grid = self._codes(heat_class(counts), _HEAT)
+        grid[self.shape.coast.ravel()] = _COAST
+        return self._encode(grid, False)
+
+    def outlines(self, mask: np.ndarray, coarse: int = 4) -> list[np.ndarray]:
+        """Smoothed closed polygons (data coordinates) around the land of the cells in ``mask``.
+
+        Traced on an image ``coarse`` times smaller than the raster: a few hundred points per island.
+        """
+        best = np.zeros(self.w * self.h, dtype=np.uint8)
+        best[self.centre[np.asarray(mask, dtype=bool)]] = 1
+        near = self._ndi.maximum_filter(best.reshape(self.h, self.w), size=FILL_PX) > 0
+        region = near & self.shape.land
+        hs, ws = -(-self.h // coarse), -(-self.w // coarse)
+        pad = np.zeros((hs * coarse, ws * coarse), dtype=bool)
+        pad[: self.h, : self.w] = region
+        small = pad.reshape(hs, coarse, ws, coarse).mean(axis=(1, 3)) >= 0.5
+        sx, sy = self.width / self.w * coarse, self.height / self.h * coarse
+        return [np.column_stack([self.x0 + p[:, 0] * sx, self.y1 - p[:, 1] * sy])
+                for p in (smooth_loop(q) for q in mask_outlines(small))]
+
+    def _encode(self, grid: np.ndarray, dim: bool) -> Raster:
         from PIL import Image
 
-        n = self.pix.shape[1]
-        lv = np.full(n, _LAND, dtype=np.uint8) if level is None else np.asarray(level, dtype=np.uint8)
-        order = np.argsort(lv, kind="stable")  # paint low levels first so higher ones overwrite them
-        grid = np.zeros(self.w * self.h, dtype=np.uint8)  # 0 = sea (transparent)
-        grid[self.pix[:, order].ravel()] = np.tile(lv[order] + 1, self.pix.shape[0])
-        if highlight is not None and np.any(highlight):
-            grid[self.pix[:, np.asarray(highlight, dtype=bool)].ravel()] = _HIGHLIGHT + 1
         img = Image.fromarray(grid.reshape(self.h, self.w), "P")
-        palette = np.vstack([[0, 0, 0], LEVEL_RGB, LAND_RGB, HIGHLIGHT_RGB]).astype(np.uint8)
-        img.putpalette(palette.ravel().tolist())
+        img.putpalette(_palette(dim).ravel().tolist())
         buf = io.BytesIO()
         img.save(buf, format="PNG", transparency=0, compress_level=1)
         uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

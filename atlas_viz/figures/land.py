@@ -1,0 +1,97 @@
+"""The shape of the land: islands and continental shelves from the cells' pixels, and outlines of pixel masks.
+
+Islands are the cells' pixels blurred and thresholded (a smoothed density, as datamapplot draws clusters);
+the shelf is the same at a larger scale, so the islands of one continent sit on one shallow shape. Outlines
+trace the boundary of a pixel mask into closed polygons that plotly can fill.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LandShape:
+    """Boolean images (rows top-down) of land, its coast and the shelf around it."""
+
+    land: np.ndarray
+    coast: np.ndarray
+    shelf: np.ndarray
+
+
+def land_shape(occupied: np.ndarray, island_px: float = 6.0, shelf_px: float = 22.0, scale: int = 2) -> LandShape:
+    """Land, coast and shelf from the image of pixels holding a cell.
+
+    The blur runs on an image ``scale`` times smaller (the same shapes, a quarter of the work); ``island_px``
+    and ``shelf_px`` are the blur radii in full-size pixels. Every pixel holding a cell is land.
+    """
+    from scipy import ndimage as ndi
+
+    h, w = occupied.shape
+    hs, ws = -(-h // scale), -(-w // scale)
+    small = np.zeros((hs * scale, ws * scale), dtype=np.float32)
+    small[:h, :w] = occupied
+    small = small.reshape(hs, scale, ws, scale).max(axis=(1, 3))
+    island = ndi.gaussian_filter(small, island_px / scale) > 0.02
+    shelf = ndi.gaussian_filter(island.astype(np.float32), shelf_px / scale) > 0.04
+    land = np.repeat(np.repeat(island, scale, 0), scale, 1)[:h, :w] | ndi.binary_dilation(occupied)
+    shelf = np.repeat(np.repeat(shelf, scale, 0), scale, 1)[:h, :w] & ~land
+    coast = land & ~ndi.binary_erosion(land, iterations=2)
+    return LandShape(land, coast, shelf)
+
+
+def mask_outlines(mask: np.ndarray, simplify: bool = True) -> list[np.ndarray]:
+    """Closed polygons around the True pixels of a 2-D mask, in pixel-corner coordinates (col, row).
+
+    Each boundary edge between a True pixel and a False one (or the border) is directed so that the True
+    side lies on its left; edges are chained into loops. Holes come out as loops of their own, so a
+    ``fill="toself"`` of all loops (separated by gaps) shows them. Collinear points are dropped.
+    """
+    m = np.pad(np.asarray(mask, dtype=bool), 1)
+    nxt: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    # Horizontal edges: between rows r-1 and r (corner row r), columns c..c+1.
+    for sign, (rr, cc) in ((1, np.nonzero(m[1:, :] & ~m[:-1, :])), (-1, np.nonzero(m[:-1, :] & ~m[1:, :]))):
+        for r, c in zip((rr + 1).tolist(), cc.tolist()):  # pixel below True, above False: edge goes right->left
+            a, b = ((r, c + 1), (r, c)) if sign == 1 else ((r, c), (r, c + 1))
+            nxt.setdefault(a, []).append(b)
+    for sign, (rr, cc) in ((1, np.nonzero(m[:, 1:] & ~m[:, :-1])), (-1, np.nonzero(m[:, :-1] & ~m[:, 1:]))):
+        for r, c in zip(rr.tolist(), (cc + 1).tolist()):  # pixel right True, left False: edge goes top->bottom
+            a, b = ((r, c), (r + 1, c)) if sign == 1 else ((r + 1, c), (r, c))
+            nxt.setdefault(a, []).append(b)
+    loops = []
+    while nxt:
+        start = next(iter(nxt))
+        pts, cur = [start], start
+        while True:
+            outs = nxt.get(cur)
+            if not outs:
+                break
+            step = outs.pop()
+            if not outs:
+                del nxt[cur]
+            if step == start:
+                break
+            pts.append(step)
+            cur = step
+        arr = np.array(pts, dtype=float)[:, ::-1] - 1.0  # (col, row), undo the padding
+        loops.append(_drop_collinear(arr) if simplify else arr)
+    return [np.vstack([p, p[:1]]) for p in loops if len(p) >= 3]
+
+
+def _drop_collinear(pts: np.ndarray) -> np.ndarray:
+    """Points of a closed path where its direction changes."""
+    if len(pts) < 4:
+        return pts
+    prev, nxt = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+    cross = (pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1]) - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0])
+    return pts[cross != 0]
+
+
+def smooth_loop(loop: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """Chaikin corner cutting of a closed polygon (first point repeated at the end): pixel stairs become curves."""
+    pts = loop[:-1]
+    for _ in range(rounds):
+        nxt = np.roll(pts, -1, axis=0)
+        pts = np.column_stack([0.75 * pts + 0.25 * nxt, 0.25 * pts + 0.75 * nxt]).reshape(-1, 2)
+    return np.vstack([pts, pts[:1]])
