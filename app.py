@@ -16,7 +16,7 @@ from atlas_viz.coverage.levels import cell_level, coverage_table
 from atlas_viz.expeditions.ranking import compute_expeditions
 from atlas_viz.expeditions.store import ranking
 from atlas_viz.checks.scope import RunTable
-from atlas_viz.checks.verdicts import check_results
+from atlas_viz.checks.verdicts import Check, check_results, verdict_column
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters, filter_runs
 from atlas_viz.catalogue.search import SEARCH_HIGHLIGHT, SearchIndex
@@ -65,6 +65,13 @@ def get_runs(path: str, fingerprint: str, _atlas: Atlas) -> tuple[RunSet, pd.Dat
     """All runs, placed on their cells, and the (cell, observable) pairs they observe."""
     runset, placed, observed = load_observations(path, _atlas.axes, _atlas.terrain)
     return runset, with_run_hover(placed), observed
+
+
+@st.cache_resource(show_spinner="Checking predictions against the runs…", max_entries=2)
+def get_checks(path: str, fingerprint: str, _atlas: Atlas, _runset: RunSet) -> tuple[RunTable, dict[str, Check]]:
+    """Every prediction checked on the stored runs (once per data version; ~0.3 s on the bundled data)."""
+    table = RunTable(_runset.runs, _runset.sources, _atlas.axes)
+    return table, {c.id: c for c in check_results(_atlas.results, table)}
 
 
 @st.cache_resource(show_spinner="Indexing the catalogue for search…", max_entries=2)
@@ -148,6 +155,9 @@ def main() -> None:
     side = st.sidebar.container()
     flt = current_filters(atlas.axes, years)
     index = get_search_index(str(DATA), fingerprint, atlas) if flt.text.strip() else None
+    runset, placed, observed = get_runs(str(DATA), fingerprint, atlas)
+    run_table, checks = get_checks(str(DATA), fingerprint, atlas, runset)
+    res = res.assign(verdict=verdict_column(res, list(checks.values())))  # measured trueness, for filters and map
     shown = apply_filters(res, flt, index)
     st.session_state["search_hits"] = list(shown["id"].iloc[:SEARCH_HIGHLIGHT]) if index is not None else []
     sync_query(flt)
@@ -169,12 +179,12 @@ def main() -> None:
     st.markdown(f"**{len(shown)}** of {len(res)} results shown: {by_type}")
     if len(res) and shown.empty:
         st.warning("No result matches: " + md_escape("; ".join(flt.active())) + ". Remove a filter to see more.")
-    runset, placed, observed = get_runs(str(DATA), fingerprint, atlas)
     if runset.problems:
         with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):
             st.code("\n".join(str(p) for p in runset.problems), language=None)
     ctx = ViewContext(DATA, fingerprint, atlas, runset, filter_runs(placed, flt), shown, flt,
-                      get_painter(str(DATA), fingerprint, atlas), get_shape_store(str(DATA), fingerprint))
+                      get_painter(str(DATA), fingerprint, atlas), get_shape_store(str(DATA), fingerprint),
+                      checks=checks, run_table=run_table)
     frame.empty()  # the view draws in its own place
     st.session_state["_drawn"] = True
     view = st.session_state.get("view", "map")

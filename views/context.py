@@ -11,6 +11,7 @@ from atlas_viz.catalogue.filters import Filters
 from atlas_viz.figures.raster import Painter
 from atlas_viz.coverage.regions import region_shapes
 from atlas_viz.runs.store import RunSet
+from atlas_viz.checks.scope import RunTable
 
 
 @dataclass
@@ -24,6 +25,8 @@ class ViewContext:
     filters: Filters
     painter: Painter
     shape_store: dict = field(default_factory=dict)  # result id -> outlines; shared across reruns by app.py
+    checks: dict = field(default_factory=dict)  # result id -> checks.verdicts.Check (results with a prediction)
+    run_table: RunTable | None = None  # the runs as the checks read them (for the evidence plot)
 
     def shapes(self, rid: str) -> list:
         """Outlines of a result's region (computed once per data version, then looked up)."""

@@ -6,7 +6,10 @@ import streamlit as st
 
 from atlas_viz.catalogue.loader import citation_link, citation_text
 from atlas_viz.figures.maps import HOVER, runs_metric_figure
-from atlas_viz.core.text import md_escape
+from atlas_viz.core.text import md_escape, pretty
+from atlas_viz.checks.evidence import (evidence_points, measured_text, name, prediction_text, scope_text,
+                                       verdict_table)
+from atlas_viz.figures.evidence import evidence_figure
 from atlas_viz.coverage.regions import region_in_words
 from atlas_viz.runs.store import config_columns, metric_columns
 
@@ -14,7 +17,8 @@ from .context import ViewContext
 
 MAX_RELATED_BUTTONS = 6
 QUALITY_HELP = {
-    "Trueness": "Is it correct: proven, replicated, contested or refuted.",
+    "Trueness": "Is it correct: stated as proven, replicated, contested or refuted by the catalogue; measured as "
+                "the verdict of its prediction on the stored runs inside its region.",
     "Precision": "Qualitative, order of magnitude, or a quantitative prediction.",
     "Extent": "How much of the terrain its region of validity covers.",
     "Parsimony": "How few inputs it needs; shown here as how many axes its statement constrains.",
@@ -29,7 +33,7 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
         st.info(md_escape(f"No result with id {rid!r} in this catalogue."))
         return
     r = hit.iloc[0]
-    st.markdown(f"**{r['map_type'].replace('_', ' ').capitalize()}** · `{r['id']}`")
+    st.markdown(f"**{pretty(r['map_type']).capitalize()}** · `{r['id']}`")
     st.text(r["claim"])  # user text: shown as text, never as markdown or HTML
     st.caption("Citation")
     st.text(citation_text(r))
@@ -38,21 +42,23 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
         st.link_button("Open the paper", link)
     n_axes = sum(1 for a in atlas.axes.axes if len(r["region"][a.name]) < len(a.values))
     qualities = {
-        "Trueness": r["status"] or "not recorded",
-        "Precision": (r["precision"] or "not recorded").replace("_", " "),
+        "Trueness": f"stated: {r['status'] or 'not recorded'} · measured: {measured_text(ctx.checks.get(rid))}",
+        "Precision": pretty(r["precision"] or "not recorded"),
         "Extent": f"{r['extent']:.2%} of the terrain ({r['n_cells']:,} cells)" if "extent" in r else "terrain not built",
         "Parsimony": f"constrains {n_axes} of {len(atlas.axes.axes)} axes",
     }
-    st.dataframe(pd.DataFrame({"quality": list(qualities), "value": list(qualities.values()),
-                               "meaning": [QUALITY_HELP[q] for q in qualities]}),
-                 hide_index=True, width="stretch")
+    static_table(pd.DataFrame({"quality": list(qualities), "value": list(qualities.values()),
+                               "meaning": [QUALITY_HELP[q] for q in qualities]}))
+    show_prediction(ctx, r)
     meta = " · ".join(x for x in (r["method"], r["object"] and f"object: {r['object']}") if x)
     if meta:
         st.caption(meta)
     st.caption("Region of validity")
-    st.dataframe(pd.DataFrame(region_in_words(atlas.axes, r["region"]), columns=["axis", "values"]),
-                 hide_index=True, width="stretch")
-    st.caption("Observables: " + ", ".join(o.replace("_", " ") for o in r["observables"]))
+    static_table(pd.DataFrame(region_in_words(atlas.axes, r["region"]), columns=["axis", "values"]))
+    st.caption("Observables: " + ", ".join(pretty(o) for o in r["observables"]))
+    aliases = r.get("aliases")
+    if isinstance(aliases, (list, tuple)) and aliases:
+        st.caption("Also known as: " + md_escape(", ".join(aliases)))
     if r["notes"]:
         st.caption("Notes")
         st.text(r["notes"])
@@ -60,7 +66,7 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
     related += [(kind, src, "←") for src, rels in zip(res["id"], res["relations"]) for kind, tgt in rels if tgt == rid]
     if related:
         st.caption(f"Related results ({len(related)}): → this one relates to it, ← it relates to this one")
-        labels = [f"{arrow} {kind.replace('_', ' ')}: {other}" for kind, other, arrow in related]
+        labels = [f"{arrow} {pretty(kind)}: {other}" for kind, other, arrow in related]
         if len(related) <= MAX_RELATED_BUTTONS:
             for i, (label, (_, other, _)) in enumerate(zip(labels, related)):
                 st.button(label, key=f"rel_{rid}_{i}", help="Open this result", on_click=_open, args=(other,))
@@ -71,6 +77,38 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
                 _open(related[pick][1])
                 st.rerun()
     show_runs_in_region(ctx, int(r.name))
+
+
+def show_prediction(ctx: ViewContext, r: pd.Series) -> None:
+    """The prediction in words, its verdict inside the region and one step outside, and the evidence plot."""
+    check = ctx.checks.get(r["id"])
+    if check is None or ctx.run_table is None:
+        return
+    p = check.prediction
+    st.caption("Prediction, checked against the stored runs")
+    st.text(" ".join(x for x in (prediction_text(p), scope_text(p, ctx.atlas.axes)) if x))  # never markdown
+    if p.basis:
+        st.text(f"Basis: {p.basis}")
+    static_table(verdict_table(check))
+    points = evidence_points(r, ctx.run_table)
+    if points.empty:
+        st.caption(f"No stored run measures {name(p.metric)}" + (f" against {name(p.x)}" if p.x else "")
+                   + " here or one step outside: an expedition could.")
+        return
+    event = st.plotly_chart(evidence_figure(check, points), width="stretch", key=f"evidence_{r['id']}",
+                            on_select="rerun", selection_mode="points")
+    st.caption("Click a run to see it.")
+    ids = [pt.get("customdata") for pt in getattr(getattr(event, "selection", None), "points", [])]
+    ids = [i for i in ids if isinstance(i, str)]
+    if ids:
+        run = ctx.runset.runs[ctx.runset.runs["id"] == ids[0]]
+        st.text(f"run {ids[0]}")
+        st.dataframe(run.dropna(axis=1).T.astype(str).rename(columns=lambda _: "value"), width="stretch")
+
+
+def static_table(frame: pd.DataFrame) -> None:
+    """A small table shown in full (wrapped, never clipped); cells are escaped, as st.table reads Markdown."""
+    st.table(frame.astype(str).map(md_escape).rename(columns=md_escape), hide_index=True)
 
 
 def _open(rid: str) -> None:

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.coverage.levels import coverage_shares
+from atlas_viz.figures.evidence import add_verdict_rings
 from atlas_viz.figures.maps import map_figure, shares_figure
 from atlas_viz.core.names import MAP_TYPES
 from atlas_viz.figures.raster import Raster
@@ -63,6 +64,8 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list
     raster = fog if ss.get("layer_fog", True) else ctx.painter.paint(None)
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
                      relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible)
+    if ss.get("layer_verdicts"):
+        add_verdict_rings(fig, shown[shown["map_type"].isin(visible)])
     side = bool(ss.get("result")) or st.session_state.get("_picked_many", False)
     left, right = st.columns([2.4, 1]) if side else (st.container(), None)
     with left:

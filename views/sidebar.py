@@ -5,7 +5,7 @@ import streamlit as st
 
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.figures.maps import MAP_TYPE_STYLE
-from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES
+from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES, VERDICTS
 from atlas_viz.core.text import pretty  # noqa: F401  (other views import it from here too)
 
 from .state import LAYERS, VIEWS
@@ -29,12 +29,16 @@ def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int], sb=None)
         for ax in axes.axes:
             st.multiselect(pretty(ax.name), ax.value_names, key=f"f_ax_{ax.name}", format_func=pretty,
                            help=ax.description)
-    with sb.expander("Year, status, method, object"):
+    with sb.expander("Year, status, method, object, verdict"):
         if years[0] < years[1]:
             st.slider("Year", years[0], years[1], key="f_years")
         st.multiselect("Status (trueness)", STATUSES, key="f_status")
         st.multiselect("Method", METHODS, key="f_method")
         st.multiselect("Object", OBJECTS, key="f_object")
+        st.multiselect("Verdict (measured on runs)", VERDICTS, key="f_verdict",
+                       help="What the stored runs say of a result's prediction, inside its region: agrees, "
+                            "disagrees, inconclusive, or untested (no run measures it). Results without a "
+                            "prediction are left out while a verdict is chosen.")
     if st.session_state.get("view") == "map":
         sb.markdown("**Layers**")
         for key, label in LAYERS.items():

@@ -10,10 +10,10 @@ from atlas_viz.core.names import MAP_TYPES
 VIEWS = {"map": "Map", "phase": "Phase diagram", "catalogue": "Catalogue", "expeditions": "Expeditions",
          "runs": "Runs: import", "contribute": "Add a result"}
 LAYERS = {"fog": "Fog (coverage)", "regions": "Regions of validity", "runs": "Runs", "labels": "Continent labels",
-          "relations": "Relations as lines"}
+          "relations": "Relations as lines", "verdicts": "Verdicts (predictions checked on runs)"}
 DEFAULT_LAYERS = ("fog", "labels", "runs")
 FILTER_LIST_KEYS = {"f_types": "map_types", "f_obs": "observables", "f_status": "statuses", "f_method": "methods",
-                    "f_object": "objects"}
+                    "f_object": "objects", "f_verdict": "verdicts"}
 
 
 def init_state(axes: Axes, years: tuple[int, int]) -> None:

@@ -1,0 +1,94 @@
+"""The app's view of checked predictions (AppTest): detail panel, evidence plot, verdict layer, filter, catalogue."""
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import GOOD, ROOT, make_data
+
+APP = str(ROOT / "app.py")
+LAW = """\
+- id: gamma2022_law
+  claim: Test loss falls as a power of the parameter count.
+  map_type: empirical_law
+  region: {task: [language_modeling], architecture: [transformer], width: [wide]}
+  observables: [scaling]
+  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
+  status: replicated
+  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06], basis: "Fig. 1"}
+"""
+
+
+def _runs(n: int, exponent: float, width: str, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    params = np.exp(rng.uniform(np.log(1e6), np.log(1e9), n))
+    return pd.DataFrame({"run_id": [f"{width}-{i}" for i in range(n)], "task": "language_modeling",
+                         "architecture": "transformer", "width": width,
+                         "test_loss": 10 * params ** exponent * np.exp(rng.normal(0, 0.01, n)),
+                         "config.n_params": params})
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    from atlas_viz.runs.store import save_runs
+
+    data = make_data(tmp_path, {"good.yaml": GOOD, "law.yaml": LAW})
+    runs = pd.concat([_runs(30, -0.076, "wide", 0), _runs(20, -0.4, "moderate", 1)], ignore_index=True)
+    save_runs(data, "lm", runs, {"name": "lm", "metrics": ["test_loss"], "quantities": {"params": "config.n_params"}})
+    monkeypatch.setenv("ATLAS_DATA", str(data))
+
+    def run(params: dict) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=120)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+    return run
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", str(text))
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_detail_panel_shows_prediction_verdicts_and_evidence(app):
+    at = app({"result": "gamma2022_law"})
+    texts = [t.value for t in at.text]
+    assert any(t.startswith("test loss scales as a power of params, with exponent between -0.09 and -0.06")
+               for t in texts), texts
+    assert "Basis: Fig. 1" in texts
+    frames = [t.value.map(_plain).rename(columns=_plain) for t in at.table]  # cells are Markdown-escaped
+    quality = next(f for f in frames if "quality" in f)
+    trueness = quality.set_index("quality").loc["Trueness", "value"]
+    assert trueness == "stated: replicated · measured: agrees on 30 runs"
+    verdicts = next(f for f in frames if "verdict" in f and "why" in f).set_index("runs")
+    assert verdicts.loc["inside its region", "verdict"] == "agrees"
+    assert verdicts.loc["one step outside along width", ["verdict", "n"]].tolist() == ["disagrees", "20"]
+    evidence = next(c for c in _charts(at) if any("runs inside" in (t.get("name") or "") for t in c["data"]))
+    names = [t.get("name") for t in evidence["data"]]
+    assert "runs inside (30)" in names and "runs outside: width (20)" in names and "fit (inside runs)" in names
+    inside = next(t for t in evidence["data"] if t.get("name") == "runs inside (30)")
+    assert inside["customdata"][0].startswith("lm:wide-")  # a click shows this run
+    assert evidence["layout"]["xaxis"]["type"] == "log" and evidence["layout"]["yaxis"]["type"] == "log"
+
+
+def test_verdict_layer_rings_results_without_hiding_rigor(app):
+    at = app({"layers": "verdicts"})
+    the_map = next(c for c in _charts(at) if c["layout"].get("images"))
+    rings = [t for t in the_map["data"] if (t.get("name") or "").startswith("verdict:")]
+    assert [t["name"] for t in rings] == ["verdict: agrees with the runs · 1"]
+    assert rings[0]["customdata"] == ["gamma2022_law"] and rings[0]["marker"]["symbol"] == "circle-open"
+    assert any("theorem" in (t.get("name") or "") for t in the_map["data"])  # the rigor symbols stay
+
+
+def test_verdict_filter_and_catalogue_column(app):
+    at = app({"verdict": "agrees", "view": "catalogue"})
+    table = next(d.value for d in at.dataframe if "verdict" in d.value)
+    assert table["id"].tolist() == ["gamma2022_law"] and table["verdict"].tolist() == ["agrees"]
