@@ -9,6 +9,7 @@ import pytest
 from atlas_viz.atlas import load_atlas
 from atlas_viz.checks.scope import RunTable
 from atlas_viz.checks.verdicts import check_results
+from atlas_viz.expeditions.gaps import PREDICTION_GAPS
 from atlas_viz.expeditions.ranking import compute_expeditions, to_records
 from atlas_viz.runs.store import load_observations, save_runs
 
@@ -84,3 +85,56 @@ def test_the_json_names_the_result_and_the_metric(ranked):
     rec = to_records(frame.head(1), gaps, atlas.axes)[0]
     assert rec["result"] == "law2021_sharp" and rec["metric"] == "sharpness"
     assert rec["score_parts"]["change"] == 1.0
+
+
+def test_verdict_change_reads_as_a_sentence():
+    from atlas_viz.catalogue.predictions import Prediction
+    from atlas_viz.checks.verdicts import Check, Fit
+    from atlas_viz.expeditions.loop import verdict_change
+
+    p = Prediction("monotone", "m", against="width_units", direction="decreasing")
+    before = Check("r", p, Fit("untested"), Fit("untested"))
+    after = Check("r", p, Fit("agrees", 24), Fit("disagrees", 12), {"width": Fit("disagrees", 12)})
+    assert verdict_change(before, after) == ("before: untested; after: agrees inside (n=24), disagrees one step "
+                                             "outside on width (n=12)")
+    assert verdict_change(None, before) == "before: untested; after: untested"
+
+
+def test_an_expedition_on_a_prediction_plans_runs_inside_its_cells(ranked):
+    from atlas_viz.expeditions.loop import reach, swept_quantity
+
+    atlas, _, gaps, _ = ranked
+    assert swept_quantity("width") == "width_units" and swept_quantity("config.lr") == "lr"
+    row = atlas.results.set_index("id").loc["thm2020_lazy"]
+    gap = next(g for g in gaps if g.result == "thm2020_lazy")
+    assert reach(gap, row["prediction"], atlas.axes, atlas.terrain) is None  # no kind records `weight_change`
+
+
+def test_the_loop_closes_runs_what_the_prediction_needs_and_reports_the_change(tmp_path):
+    from atlas_viz.cli.expeditions import checks_of
+    from atlas_viz.expeditions.loop import run_prediction_expedition
+
+    region = REGION.replace("width: [wide]", "width: [narrow, moderate]")
+    text = textwrap.dedent(f"""\
+        - id: thm2019_kernel_moves_less
+          claim: The tangent kernel of a two-layer network in NTK parameterization moves less the wider it is.
+          map_type: theorem
+          region: {region}
+          observables: [training_dynamics]
+          citation: {{authors: [Ada Alpha], year: 2019, title: Alpha, arxiv: "1901.00001"}}
+          prediction: {{kind: monotone, metric: ntk_change_rel, against: width_units, direction: decreasing}}
+        """)
+    data = make_data(tmp_path, {"r.yaml": text})
+    atlas = load_atlas(data)
+    runset, placed, observed = load_observations(data, atlas.axes, atlas.terrain)
+    checks = checks_of(atlas, runset)
+    gaps, _ = compute_expeditions(atlas, placed, observed, kinds=PREDICTION_GAPS, checks=checks)
+    gap = gaps[0]
+    assert gap.kind == "untested_prediction" and gap.result == "thm2019_kernel_moves_less"
+    out = run_prediction_expedition(data, atlas, gap, checks, budget=120, max_runs=5, tiny=True)
+    assert out.kind == "lazy_training" and out.report.done == 5
+    assert out.change.startswith("before: untested; after: ") and "inside (n=5)" in out.change
+    runset = load_observations(data, atlas.axes, atlas.terrain)[1]
+    assert set(runset["cell"].astype(int)) <= set(gap.cells.tolist())  # every run landed in the expedition
+    with pytest.raises(ValueError, match="budget must be a positive number"):
+        run_prediction_expedition(data, atlas, gap, checks, budget=0, max_runs=5, tiny=True)

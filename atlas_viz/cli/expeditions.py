@@ -28,6 +28,9 @@ def register(add, progress) -> None:
     p.add_argument("id", help="the expedition id, as listed by `python -m atlas_viz expeditions`")
     p.add_argument("--budget", type=float, default=120.0, help="seconds to spend at most (default 120)")
     p.add_argument("--max-runs", type=int, default=60, help="runs to plan at most (default 60)")
+    p.add_argument("--workers", type=int, default=1, help="local processes to run the sweep on (default 1; joblib)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a Dask distributed scheduler (tcp://host:8786) to send the sweep to")
     p.set_defaults(progress=progress)
 
 
@@ -77,11 +80,17 @@ def cmd_expeditions(args: argparse.Namespace) -> int:
 
 
 def cmd_expedition_run(args: argparse.Namespace) -> int:
-    from atlas_viz.expeditions.runner import plan_sweep, run_sweep
+    from atlas_viz.expeditions.gaps import PREDICTION_GAPS
     from atlas_viz.expeditions.ranking import compute_expeditions
     from atlas_viz.expeditions.store import ranking
+    from atlas_viz.expeditions.sweeps import check_sweep_args
     from atlas_viz.io.fingerprint import data_fingerprint
 
+    try:
+        check_sweep_args(args.budget, args.max_runs, args.workers, args.scheduler)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     atlas, placed, observed, checks = _load(args.data)
     gaps, _ = ranking(args.data, data_fingerprint(args.data),
                       lambda: compute_expeditions(atlas, placed, observed, checks=checks))
@@ -90,23 +99,58 @@ def cmd_expedition_run(args: argparse.Namespace) -> int:
         print(f"error: no expedition {args.id!r} in {args.data} (ids change when results or runs change; list the "
               "current ones with `python -m atlas_viz expeditions`)", file=sys.stderr)
         return 1
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    command = f"python -m atlas_viz expedition run {gap.id} --budget {args.budget:g}"
+    progress = lambda done, total, text: args.progress(done / max(total, 1), text[:60])  # noqa: E731
+    try:
+        if gap.kind in PREDICTION_GAPS:
+            return _run_prediction(args, atlas, gap, checks, cancel, progress, command)
+        return _run_cells(args, atlas, gap, cancel, progress, command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_prediction(args, atlas, gap, checks, cancel, progress, command) -> int:
+    """An expedition on a prediction: the sweep its prediction needs, then the verdict before and after."""
+    from atlas_viz.expeditions.loop import run_prediction_expedition
+
+    print(f"expedition {gap.id}: testing the prediction of {gap.result} on {gap.metric}, budget "
+          f"{args.budget:.0f} s (Ctrl-C stops; finished runs are kept)", file=sys.stderr)
+    try:
+        out = run_prediction_expedition(args.data, atlas, gap, checks, args.budget, args.max_runs, args.workers,
+                                        args.scheduler, progress, cancel, command)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    r = out.report
+    print(file=sys.stderr)
+    print(f"{r.done} of {r.planned} runs of {out.kind} finished in {r.seconds:.1f} s ({r.stopped}); "
+          + (f"stored in {r.folder}" if r.folder else "nothing stored"))
+    print(f"{gap.result}: {out.change}")
+    return 0
+
+
+def _run_cells(args, atlas, gap, cancel, progress, command) -> int:
+    """A gap no prediction speaks to: the general runner's sweep over its realisable cells."""
+    from atlas_viz.expeditions.runner import plan_sweep, run_sweep
+
     plan = plan_sweep(atlas.axes, atlas.terrain, gap.cells, gap.id, max_runs=args.max_runs)
     if not plan:
         print(f"expedition {gap.id} is out of reach of the CPU runner (no cell of it can be trained here)",
               file=sys.stderr)
         return 1
-    cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     print(f"expedition {gap.id}: {len(plan)} runs planned, budget {args.budget:.0f} s (Ctrl-C stops after the "
           "current run; finished runs are kept)", file=sys.stderr)
     try:
         report = run_sweep(args.data, atlas.axes, plan, budget=args.budget, cancel=cancel,
-                           progress=lambda done, total, text: args.progress(done / total, text[:60]),
-                           command=f"python -m atlas_viz expedition run {gap.id} --budget {args.budget:g}")
-    finally:
-        signal.signal(signal.SIGINT, previous)
+                           progress=lambda done, total, text: progress(done, total, text), command=command,
+                           workers=args.workers, scheduler=args.scheduler)
+    except ValueError as err:  # e.g. an unreachable scheduler: found before any run
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if report.done < report.planned:
         print(file=sys.stderr)
     print(f"{report.done} of {report.planned} runs finished in {report.seconds:.1f} s ({report.stopped}); "
-          f"stored in {report.folder}")
+          + (f"stored in {report.folder}" if report.folder else "nothing stored"))
     return 0
