@@ -47,8 +47,9 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
         "Extent": f"{r['extent']:.2%} of the terrain ({r['n_cells']:,} cells)" if "extent" in r else "terrain not built",
         "Parsimony": f"constrains {n_axes} of {len(atlas.axes.axes)} axes",
     }
-    static_table(pd.DataFrame({"quality": list(qualities), "value": list(qualities.values()),
-                               "meaning": [QUALITY_HELP[q] for q in qualities]}))
+    static_table(pd.DataFrame({"quality": list(qualities), "value": list(qualities.values())}))
+    with st.expander("What the four qualities mean"):
+        st.markdown("\n".join(f"- **{q}**: {md_escape(m)}" for q, m in QUALITY_HELP.items()))
     show_prediction(ctx, r)
     meta = " · ".join(x for x in (r["method"], r["object"] and f"object: {r['object']}") if x)
     if meta:

@@ -246,9 +246,10 @@ class SearchIndex:
             return coverage
         word = (self.word_vectorizer_.transform([text]) @ self.word_matrix_.T).toarray()[0]
         long_words = " ".join(w for w in norm.split() if len(w) >= MIN_CHAR_TOKEN and w not in STOP_WORDS)
-        char = ((self.char_vectorizer_.transform([long_words]) @ self.char_matrix_.T).toarray()[0]
-                if long_words else np.zeros(len(self.ids_)))
         w_word, w_char = self.rank_weights
+        if not long_words:  # only short words: nothing to compare letter by letter
+            return coverage * (1 - w_word - w_char + (w_word + w_char) * _relative(word))
+        char = (self.char_vectorizer_.transform([long_words]) @ self.char_matrix_.T).toarray()[0]
         return coverage * (1 - w_word - w_char + w_word * _relative(word) + w_char * _relative(char))
 
     def _coverage(self, parts: list[tuple[str, ...]]) -> np.ndarray:
