@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.atlas import Atlas, load_atlas
-from atlas_viz.coverage.levels import cell_level, coverage_table
+from atlas_viz.coverage.levels import cell_level, coverage_table, fog_observables
 from atlas_viz.expeditions.ranking import compute_expeditions
 from atlas_viz.expeditions.store import ranking
 from atlas_viz.checks.scope import RunTable
@@ -42,6 +42,11 @@ VIEW_FUNCS = {"phase": lambda ctx: phase_view(ctx.atlas, ctx.shown), "catalogue"
               "runs": runs_view, "contribute": contribute_view}
 
 st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")
+# Static CSS (no user text): a tighter page top, so the coverage bar, the map and its legend fit above the fold.
+PAGE_CSS = """<style>
+.block-container, [data-testid="stMainBlockContainer"] {padding-top: 3.4rem; padding-bottom: 1rem;}
+.block-container h3 {padding-top: 0.2rem; padding-bottom: 0.2rem;}
+</style>"""
 
 
 def _data_arg() -> str | None:
@@ -92,10 +97,11 @@ def get_shape_store(path: str, fingerprint: str) -> dict:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def get_raster(path: str, fingerprint: str, ids: tuple[str, ...], fog_obs: tuple[str, ...] | None,
-               _painter: Painter, _level: np.ndarray) -> Raster:
-    """The fog image for one set of shown results and observables (painting costs ~70 ms; a lookup does not)."""
-    return _painter.paint(_level)
+def get_raster(path: str, fingerprint: str, ids: tuple[str, ...], fog_obs: tuple[str, ...],
+               _painter: Painter, _level: np.ndarray, dim: bool = False) -> Raster:
+    """The fog image for one set of shown results and observables, washed out under a selected region when
+    ``dim`` (painting costs ~40 ms; a lookup does not)."""
+    return _painter.paint(_level, dim=dim)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -106,12 +112,12 @@ def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atla
 
 
 @st.cache_resource(show_spinner="Finding and ranking the gaps (once per change of the data)…", max_entries=2)
-def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _runset: RunSet, _placed: pd.DataFrame,
+def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _checks: dict, _placed: pd.DataFrame,
                     _observed: pd.DataFrame):
+    """The ranked gaps (kept on disk by the data's fingerprint: computed once per data version on a machine)."""
     table = coverage_table(_atlas.results, _atlas.masks, _atlas.axes.observable_names, len(_atlas.terrain), _observed)
-    checks = check_results(_atlas.results, RunTable(_runset.runs, _runset.sources, _atlas.axes))
-    gaps, frame = ranking(path, fingerprint,
-                          lambda: compute_expeditions(_atlas, _placed, _observed, table=table, checks=checks))
+    gaps, frame = ranking(path, fingerprint, lambda: compute_expeditions(_atlas, _placed, _observed, table=table,
+                                                                         checks=list(_checks.values())))
     return gaps, frame, table
 
 
@@ -131,6 +137,7 @@ def rebuild(path: str, fingerprint: str) -> None:
 def main() -> None:
     # The first run of a session shows the map's frame at once; the browser meanwhile loads the charting
     # library, which it would otherwise start fetching only when the real map arrives (seconds later).
+    st.html(PAGE_CSS)
     frame = st.empty()
     if not st.session_state.get("_drawn"):
         frame.plotly_chart(skeleton_figure(), key="map_skeleton", config={"staticPlot": True})
@@ -190,16 +197,17 @@ def main() -> None:
     view = st.session_state.get("view", "map")
     if view == "map":
         table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas, observed)
-        fog_obs = list(flt.observables) or None
+        fog_obs = fog_observables(shown, flt.observables, bool(flt.active()), atlas.axes.observable_names)
         level = cell_level(table, fog_obs)
         cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
                                   minlength=len(atlas.layout.continent_keys_)) if len(res) else None
         labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
-        raster = get_raster(str(DATA), fingerprint, tuple(shown["id"]), tuple(fog_obs) if fog_obs else None,
-                            ctx.painter, level)
-        map_view(ctx, level, labels, fog_obs, raster)
+        raster = get_raster(str(DATA), fingerprint, tuple(shown["id"]), fog_obs, ctx.painter, level)
+        dimmed = (get_raster(str(DATA), fingerprint, tuple(shown["id"]), fog_obs, ctx.painter, level, dim=True)
+                  if st.session_state.get("result") else None)
+        map_view(ctx, level, labels, fog_obs, raster, dimmed)
     elif view == "expeditions":
-        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, runset, placed, observed))
+        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, checks, placed, observed))
     else:
         VIEW_FUNCS[view](ctx)
     sidebar(atlas.axes, years, counts, side)

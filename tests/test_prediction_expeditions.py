@@ -110,21 +110,22 @@ def test_an_expedition_on_a_prediction_plans_runs_inside_its_cells(ranked):
     assert reach(gap, row["prediction"], atlas.axes, atlas.terrain) is None  # no kind records `weight_change`
 
 
+KERNEL = textwrap.dedent(f"""\
+    - id: thm2019_kernel_moves_less
+      claim: The tangent kernel of a two-layer network in NTK parameterization moves less the wider it is.
+      map_type: theorem
+      region: {REGION.replace("width: [wide]", "width: [narrow, moderate]")}
+      observables: [training_dynamics]
+      citation: {{authors: [Ada Alpha], year: 2019, title: Alpha, arxiv: "1901.00001"}}
+      prediction: {{kind: monotone, metric: ntk_change_rel, against: width_units, direction: decreasing}}
+    """)
+
+
 def test_the_loop_closes_runs_what_the_prediction_needs_and_reports_the_change(tmp_path):
     from atlas_viz.cli.expeditions import checks_of
     from atlas_viz.expeditions.loop import run_prediction_expedition
 
-    region = REGION.replace("width: [wide]", "width: [narrow, moderate]")
-    text = textwrap.dedent(f"""\
-        - id: thm2019_kernel_moves_less
-          claim: The tangent kernel of a two-layer network in NTK parameterization moves less the wider it is.
-          map_type: theorem
-          region: {region}
-          observables: [training_dynamics]
-          citation: {{authors: [Ada Alpha], year: 2019, title: Alpha, arxiv: "1901.00001"}}
-          prediction: {{kind: monotone, metric: ntk_change_rel, against: width_units, direction: decreasing}}
-        """)
-    data = make_data(tmp_path, {"r.yaml": text})
+    data = make_data(tmp_path, {"r.yaml": KERNEL})
     atlas = load_atlas(data)
     runset, placed, observed = load_observations(data, atlas.axes, atlas.terrain)
     checks = checks_of(atlas, runset)
@@ -138,3 +139,25 @@ def test_the_loop_closes_runs_what_the_prediction_needs_and_reports_the_change(t
     assert set(runset["cell"].astype(int)) <= set(gap.cells.tolist())  # every run landed in the expedition
     with pytest.raises(ValueError, match="budget must be a positive number"):
         run_prediction_expedition(data, atlas, gap, checks, budget=0, max_runs=5, tiny=True)
+
+
+def test_the_apps_run_button_closes_the_loop_and_shows_the_change(tmp_path, monkeypatch):
+    import functools
+
+    from streamlit.testing.v1 import AppTest
+
+    import views.expeditions_view as view
+    from conftest import ROOT
+
+    data = make_data(tmp_path, {"r.yaml": KERNEL})
+    monkeypatch.setenv("ATLAS_DATA", str(data))
+    monkeypatch.setattr(view, "run_prediction_expedition", functools.partial(view.run_prediction_expedition, tiny=True))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["view"] = "expeditions"
+    at.run()
+    at.number_input(key="x_max_runs").set_value(5).run()
+    at.button(key="x_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    flash = " ".join(s.value for s in at.success).replace("\\", "")  # shown markdown-escaped
+    assert "thm2019" in flash and "before: untested; after:" in flash and "inside (n=5)" in flash
+    assert any(c.key == "x_evidence_thm2019_kernel_moves_less" for c in at.get("plotly_chart"))

@@ -10,7 +10,11 @@ from atlas_viz.expeditions.runner import plan_sweep, run_sweep
 from atlas_viz.expeditions.ranking import PART_COLUMNS, select, to_csv, to_markdown
 from atlas_viz.figures.maps import map_figure
 from atlas_viz.core.text import md_escape
-from atlas_viz.expeditions.gaps import KIND_LABELS, KIND_WANTED, KINDS, SCORE_HELP, SCORE_WEIGHTS, Gap
+from atlas_viz.expeditions.gaps import (KIND_LABELS, KIND_WANTED, KINDS, PREDICTION_GAPS, SCORE_HELP, SCORE_WEIGHTS,
+                                       Gap)
+from atlas_viz.expeditions.loop import run_prediction_expedition
+from atlas_viz.checks.evidence import evidence_points
+from atlas_viz.figures.evidence import evidence_figure
 
 from .context import ViewContext
 from .sidebar import pretty
@@ -27,7 +31,8 @@ def expeditions_view(ctx: ViewContext, gaps: list[Gap], frame: pd.DataFrame, tab
                "where coverage of one observable is missing or disputed. They are ranked by a score whose parts "
                "are shown; pick one to see why it is a gap and where it lies, and run the small ones here.")
     if ss.pop("_x_flash", None) is not None:
-        st.success(ss.pop("_x_flash_text", "Runs stored."))
+        st.success(md_escape(ss.pop("_x_flash_text", "Runs stored.")))
+        _show_evidence(ctx, ss.pop("_x_evidence", None))
     c1, c2, c3 = st.columns([1.3, 1.3, 0.8])
     kinds = c1.multiselect("Kind of gap", KINDS, key="x_kinds", format_func=KIND_LABELS.get, placeholder="all kinds",
                            help="\n".join(f"- {KIND_LABELS[k]}: wanted, {KIND_WANTED[k]}" for k in KINDS))
@@ -50,10 +55,15 @@ def expeditions_view(ctx: ViewContext, gaps: list[Gap], frame: pd.DataFrame, tab
     with st.expander("How the score is made"):
         st.markdown("Score = " + " + ".join(f"{w} × {k}" for k, w in SCORE_WEIGHTS.items()) + ", each part in [0, 1]:")
         st.markdown("\n".join(f"- **{k}**: {md_escape(v)}" for k, v in SCORE_HELP.items()))
+        st.markdown("Expeditions that could change a verdict of the atlas come first, whatever their score: an "
+                    "untested prediction (could change 1.0), an inconclusive one (0.8), the frontier one step outside "
+                    "an agreeing one (0.6); then every other gap (0).")
     listing = pd.DataFrame({
         "rank": np.arange(1, len(chosen) + 1), "kind": chosen["kind"].map(KIND_LABELS),
         "observables": chosen["observables"].map(lambda o: ", ".join(pretty(x) for x in o)),
         "where": chosen["where"], "named results": chosen["results"].map(lambda r: ", ".join(r[:2]) + (" …" if len(r) > 2 else "")),
+        "tests": [f"{r} · {pretty(m)}" if r else "" for r, m in zip(chosen["result"], chosen["metric"])],
+        "could change": chosen["change"],
         "score": chosen["score"], **{PART_LABELS[k]: chosen[col] for k, col in PART_COLUMNS.items()},
         "cells": chosen["n_cells"], "runs": chosen["n_runs"], "runnable": chosen["runnable"], "id": chosen["id"]})
     event = st.dataframe(listing, hide_index=True, width="stretch", height=320, key="x_table", on_select="rerun",
@@ -112,8 +122,56 @@ def _open_on_map(rid: str) -> None:
     st.session_state["result"] = rid
 
 
+def _show_evidence(ctx: ViewContext, rid: str | None) -> None:
+    """After an expedition on a prediction: the result's evidence plot, as the detail panel draws it."""
+    check = ctx.checks.get(rid) if rid else None
+    if check is None or ctx.run_table is None:
+        return
+    row = ctx.atlas.results.loc[ctx.atlas.results["id"] == rid].iloc[0]
+    st.plotly_chart(evidence_figure(check, evidence_points(row, ctx.run_table)), width="stretch",
+                    key=f"x_evidence_{rid}")
+
+
+def _prediction_runner(ctx: ViewContext, gap: Gap, n_runnable: int) -> None:
+    """Run the sweep a prediction needs, store it, check the result again and say what changed."""
+    st.caption(f"Tests the prediction of {gap.result} on {pretty(gap.metric)}: an experiment kind that records it "
+               f"sweeps the quantity the prediction reads, in the {n_runnable:,} cell(s) of this expedition it "
+               "reaches. Each finished run is stored at once; afterwards the result is checked again.")
+    a, b, c = st.columns(3)
+    budget = a.number_input("Time budget (s)", 5, MAX_BUDGET, 120, step=5, key="x_budget")
+    max_runs = b.number_input("Runs at most", 1, 300, 24, step=4, key="x_max_runs")
+    workers = c.number_input("Local processes", 1, 8, 1, key="x_workers",
+                             help="Runs in parallel on this many processes (joblib)")
+    if not st.button("Run this expedition", type="primary", key="x_run", width="stretch"):
+        return
+    bar = st.progress(0.0, text="planning the sweep")
+    try:
+        out = run_prediction_expedition(
+            ctx.data_dir, ctx.atlas, gap, list(ctx.checks.values()), float(budget), int(max_runs), int(workers),
+            progress=lambda done, total, text: bar.progress(done / max(total, 1), text=f"{done} of {total}: {text}"),
+            command=f"app: expedition {gap.id}")
+    except ValueError as err:
+        st.error(md_escape(str(err)))
+        return
+    ctx.reload()
+    r = out.report
+    st.session_state["_x_flash"] = True
+    st.session_state["_x_flash_text"] = (f"Expedition {gap.id}: {r.done} of {r.planned} runs of {out.kind} finished "
+                                         f"in {r.seconds:.0f} s ({r.stopped}). {gap.result}: {out.change}.")
+    st.session_state["_x_evidence"] = gap.result
+    st.rerun()
+
+
 def _runner(ctx: ViewContext, gap: Gap, n_runnable: int) -> None:
     st.markdown("**Go there**")
+    if gap.kind in PREDICTION_GAPS:
+        if n_runnable:
+            _prediction_runner(ctx, gap, n_runnable)
+        else:
+            st.caption(f"Out of reach of this laptop: no experiment kind here records {pretty(gap.metric)} while "
+                       "sweeping what the prediction reads in these cells. A sweep on real models in this region "
+                       "would decide it.")
+        return
     if not n_runnable:
         st.caption("Out of reach of this laptop: none of these cells can be trained by the CPU runner (it trains "
                    "linear, kernel, shallow and 2-3 layer networks up to 1,024 units on generated tasks and "
