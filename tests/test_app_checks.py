@@ -92,3 +92,12 @@ def test_verdict_filter_and_catalogue_column(app):
     at = app({"verdict": "agrees", "view": "catalogue"})
     table = next(d.value for d in at.dataframe if "verdict" in d.value)
     assert table["id"].tolist() == ["gamma2022_law"] and table["verdict"].tolist() == ["agrees"]
+
+
+def test_add_a_result_form_has_a_prediction_section(app):
+    at = app({"view": "contribute"})
+    assert at.selectbox(key="c_p_kind").value is None  # no prediction unless chosen
+    at.selectbox(key="c_p_kind").select("peak").run()
+    keys = {t.key for t in at.text_input}
+    assert {"c_p_metric", "c_p_against", "c_p_near", "c_p_within_factor", "c_p_basis"} <= keys
+    assert "c_p_exponent_low" not in keys and at.selectbox(key="c_p_extremum").value is None

@@ -349,3 +349,24 @@ def test_cli_check_json_md_csv_and_errors(tmp_path, capsys):
     assert "no result with id 'nope2020_x'" in capsys.readouterr().err
     assert main(["check", "delta2022_note", "--data", str(data)]) == 1
     assert "has no prediction block" in capsys.readouterr().err
+
+
+def test_contribute_form_builds_and_reads_back_a_prediction(axes):
+    from atlas_viz.catalogue.contribute import build_entry, check_entry, entry_to_form
+
+    form = {"id": "zeta2021_law", "claim": "Loss falls as a power of parameters.", "map_type": "empirical_law",
+            "region": {"task": ["language_modeling"]}, "observables": ["scaling"], "authors": "Zed Zeta",
+            "year": 2021, "title": "Zeta", "arxiv": "2101.00001",
+            "prediction": {"kind": "power_law", "metric": "test_loss", "against": "params", "exponent_low": "-0.1",
+                           "exponent_high": " -0.05", "direction": "increasing", "near": "", "basis": "Fig. 2"}}
+    entry = build_entry(form, axes)
+    assert entry["prediction"] == {"kind": "power_law", "metric": "test_loss", "against": "params",
+                                   "exponent": [-0.1, -0.05], "basis": "Fig. 2"}  # other kinds' fields dropped
+    row, problems = check_entry(entry, axes, {})
+    assert not problems and row["prediction"].exponent == (-0.1, -0.05)
+    back = entry_to_form(entry)["prediction"]
+    assert (back["exponent_low"], back["exponent_high"], back["against"]) == ("-0.1", "-0.05", "params")
+    assert "prediction" not in build_entry({**form, "prediction": {"kind": None, "metric": "x"}}, axes)
+    bad = build_entry({**form, "prediction": {**form["prediction"], "exponent_high": "steep"}}, axes)
+    _, problems = check_entry(bad, axes, {})
+    assert [p.field for p in problems] == ["prediction.exponent"]

@@ -12,7 +12,9 @@ from atlas_viz.catalogue.contribute import (PREFIX, build_entry, check_entry, co
                                   save_entry, suggest_id)
 from atlas_viz.figures.maps import map_figure
 from atlas_viz.core.text import md_escape
-from atlas_viz.core.names import METHODS, MAP_TYPES, OBJECTS, PRECISIONS, RELATION_TYPES, STATUSES
+from atlas_viz.core.names import (DIRECTIONS, EXTREMA, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, PREDICTION_KINDS,
+                                  QUANTITIES, RELATION_TYPES, STATUSES)
+from atlas_viz.catalogue.predictions import FORM_KEYS as PREDICTION_FORM_KEYS, KIND_KEYS as PREDICTION_KIND_KEYS
 from atlas_viz.coverage.regions import region_mask, region_shapes, result_positions
 
 from .context import ViewContext
@@ -28,7 +30,7 @@ def _blank(axes) -> dict:
     return {"id": "", "claim": "", "map_type": None, "region": {a.name: [] for a in axes.axes}, "observables": [],
             "authors": [], "year": None, "title": "", "arxiv": "", "doi": "", "url": "", "venue": "",
             "status": None, "precision": None, "method": None, "object": None, "relations": [], "notes": "",
-            "aliases": ""}
+            "aliases": "", "prediction": {}}
 
 
 def _apply(form: dict, axes) -> None:
@@ -52,6 +54,10 @@ def _apply(form: dict, axes) -> None:
     if "relations" in form:
         for kind in RELATION_TYPES:
             ss[f"c_rel_{kind}"] = [t for k, t in form["relations"] if k == kind]
+    if "prediction" in form:
+        for k in PREDICTION_FORM_KEYS:
+            value = form["prediction"].get(k)
+            ss[f"c_p_{k}"] = (value or None) if k in PREDICTION_CHOICES else (value or "")
 
 
 def _max_year() -> int:
@@ -65,6 +71,7 @@ def _form_values(axes) -> dict:
     form["observables"] = ss.get("c_obs", [])
     form["region"] = {ax.name: ss.get(f"c_ax_{ax.name}", []) for ax in axes.axes}
     form["relations"] = [(kind, t) for kind in RELATION_TYPES for t in ss.get(f"c_rel_{kind}", [])]
+    form["prediction"] = {k: ss.get(f"c_p_{k}") for k in PREDICTION_FORM_KEYS}
     return form
 
 
@@ -234,6 +241,39 @@ def _fields(ctx: ViewContext, mode: str) -> None:
                           placeholder="EoS, edge of stability",
                           help="Abbreviations and everyday names researchers search for; at most 12, each up to "
                                "40 characters.")
+        with st.expander("Prediction: what runs can check (optional)"):
+            _prediction_fields(axes)
+
+
+PREDICTION_CHOICES = {"kind": PREDICTION_KINDS, "direction": DIRECTIONS, "extremum": EXTREMA}
+PREDICTION_LABELS = {
+    "metric": "Metric (a metric column of runs)", "against": "Against", "exponent_low": "Exponent: low",
+    "exponent_high": "Exponent: high", "over": "Over (the swept quantity)", "across": "Across (what it must not move "
+    "with)", "within_factor": "Within a factor", "near": "Near (where the metric peaks)", "at_most": "At most",
+    "at_least": "At least", "direction": "Direction", "extremum": "Extremum",
+}
+
+
+def _prediction_fields(axes) -> None:
+    """The prediction block: a kind, then only that kind's fields (documented in data/results/README.md)."""
+    st.caption("What a metric of runs must do; `python -m atlas_viz check` fits it on the runs inside the region "
+               "and one step outside it. Quantities: " + ", ".join(QUANTITIES) + ", an ordinal axis (monotone, "
+               "bound), or a run column config.<name>.")
+    kind = st.selectbox("Kind", PREDICTION_KINDS, key="c_p_kind", index=None, placeholder="no prediction",
+                        format_func=pretty)
+    if kind is None:
+        return
+    keys = ["metric"] + [k for k in PREDICTION_KIND_KEYS[kind] if k != "exponent"]
+    if kind == "power_law":
+        keys[1:1] = ["exponent_low", "exponent_high"]
+    cols = st.columns(2)
+    for i, key in enumerate(keys):
+        if key in PREDICTION_CHOICES:
+            cols[i % 2].selectbox(PREDICTION_LABELS[key], PREDICTION_CHOICES[key], key=f"c_p_{key}", index=None,
+                                  placeholder="choose" if key == "direction" else "maximum")
+        else:
+            cols[i % 2].text_input(PREDICTION_LABELS[key], key=f"c_p_{key}")
+    st.text_input("Basis: where in the paper the numbers come from", key="c_p_basis")
 
 
 def _preview(ctx: ViewContext, entry: dict) -> None:

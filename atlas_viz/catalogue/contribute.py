@@ -30,6 +30,7 @@ import yaml
 
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.catalogue.loader import ID_RE, parse_result, result_files
+from atlas_viz.catalogue.predictions import build_prediction, prediction_form
 from atlas_viz.core.names import ANY, CITATION_FIELDS, RESULT_FIELDS
 from atlas_viz.core.problems import Problem
 from atlas_viz.io.yamlio import atomic_write_text, read_yaml
@@ -93,8 +94,8 @@ def build_entry(form: dict, axes: Axes) -> dict:
     ``form`` keys: id, claim, map_type, region (axis -> list of values; empty or
     missing means any), observables (list), authors (list or text), year, title,
     arxiv, doi, url, venue, status, precision, method, object, relations (list
-    of (type, target) pairs or {type, target} maps), notes, aliases (list, or text separated by commas).
-    Empty optional
+    of (type, target) pairs or {type, target} maps), notes, aliases (list, or text separated by commas),
+    prediction (the form fields of :data:`predictions.FORM_KEYS`; no kind means no prediction). Empty optional
     fields are left out; the id is slugified. Nothing is validated here.
     """
     entry: dict = {}
@@ -146,6 +147,9 @@ def build_entry(form: dict, axes: Axes) -> dict:
     aliases = list(dict.fromkeys(" ".join(_text(a).split()) for a in aliases if _text(a)))
     if aliases:
         entry["aliases"] = aliases
+    prediction = build_prediction(form.get("prediction"))
+    if prediction:
+        entry["prediction"] = prediction
     return {k: entry[k] for k in RESULT_FIELDS if k in entry}
 
 
@@ -177,6 +181,7 @@ def entry_to_form(entry: dict) -> dict:
         "relations": [(r.get("type"), r.get("target")) for r in entry.get("relations") or [] if isinstance(r, dict)],
         "notes": _text(entry.get("notes")),
         "aliases": ", ".join(_text(a) for a in _listed(entry.get("aliases"))),
+        "prediction": prediction_form(entry.get("prediction")),
     }
 
 

@@ -258,3 +258,52 @@ def prediction_schema(axes: Axes) -> dict:
                            "data/results/README.md).",
             "type": "object", "required": ["kind", "metric"], "properties": common, "oneOf": alternatives,
             "unevaluatedProperties": False}
+
+
+FORM_KEYS = ("kind", "metric", "against", "exponent_low", "exponent_high", "direction", "over", "across",
+             "within_factor", "near", "extremum", "at_most", "at_least", "basis")
+"""Fields of the add-a-result form's prediction section (all text or a choice; numbers typed as text)."""
+_NUMBERS = ("within_factor", "near", "at_most", "at_least")
+
+
+def _form_number(text: object) -> object:
+    """A typed number as a float; other text is kept as typed, so validation names it."""
+    s = str(text).strip()
+    try:
+        return float(s)
+    except ValueError:
+        return s
+
+
+def build_prediction(form: dict | None) -> dict | None:
+    """The ``prediction`` block from the form's fields (None when no kind is chosen); nothing is validated here."""
+    form = form or {}
+    text = {k: "" if form.get(k) is None else str(form[k]).strip() for k in FORM_KEYS}
+    if not text["kind"]:
+        return None
+    out: dict = {"kind": text["kind"], "metric": text["metric"] or None}
+    allowed = KIND_KEYS.get(text["kind"], ())
+    for key in allowed:
+        if key == "exponent" and (text["exponent_low"] or text["exponent_high"]):
+            out["exponent"] = [_form_number(text["exponent_low"]), _form_number(text["exponent_high"])]
+        elif key in _NUMBERS and text[key]:
+            out[key] = _form_number(text[key])
+        elif key not in _NUMBERS and key != "exponent" and text[key]:
+            out[key] = text[key]
+    if text["basis"]:
+        out["basis"] = " ".join(text["basis"].split())
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def prediction_form(block: object) -> dict:
+    """The form's fields for a stored block (the inverse of :func:`build_prediction`)."""
+    if not isinstance(block, dict):
+        return {}
+    out = {k: "" if block.get(k) is None else str(block[k]) for k in FORM_KEYS if k in block}
+    exp = block.get("exponent")
+    if isinstance(exp, list) and len(exp) == 2:
+        out["exponent_low"], out["exponent_high"] = (f"{e:g}" if isinstance(e, (int, float)) else str(e) for e in exp)
+    for key in _NUMBERS:
+        if isinstance(block.get(key), (int, float)):
+            out[key] = f"{block[key]:g}"
+    return out
