@@ -295,3 +295,73 @@ def test_bundled_scan_bench_runs(axes):
     assert (BUNDLED / "runs" / "scan_bench_llm" / "LICENSE").read_text().startswith("MIT License")
     w = runs["config.d_model"]
     assert (runs.loc[w >= 1024, "width"] == "wide").all() and (runs.loc[w < 1024, "width"] == "moderate").all()
+
+
+# --- reliability round 2: inputs named, ids kept, imputation possible, sources never replaced by accident --
+
+def test_na_like_ids_are_kept_as_text(mapping, axes):
+    r = run(HEADER + "NA,128,adam,0.001,0.9,0.3,1\nnull,32,sgd,0.5,NA,0.4,2\nNone,32,sgd,0.5,0.8,0.4,2\n"
+                     "nan,32,sgd,0.5,0.8,0.4,2\n007,32,sgd,0.5,0.8,0.4,2\n", mapping, axes)
+    assert list(r.table["run_id"]) == ["NA", "null", "None", "nan", "007"]
+    assert np.isnan(r.table["val_acc"].iloc[1])          # in a metric column NA is still a missing value
+
+
+def test_a_binary_file_named_csv_is_refused_by_name(mapping, axes):
+    r = run(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, mapping, axes, name="photo.csv")
+    assert not len(r.table) and "photo.csv: is binary data, not a text table: a NUL byte at byte 8" in msgs(r)
+
+
+def test_nested_or_binary_parquet_columns_are_refused_by_name(mapping, axes):
+    base = {"run_id": ["a", "b"], "width": [128, 32], "optimizer": ["adam", "sgd"], "lr": [0.1, 0.1],
+            "val_acc": [1.0, 1.0], "test_loss": [1.0, 1.0]}
+    for col, values, kind in (("optimizer", [["adam"], ["sgd"]], "lists or maps"),
+                              ("val_acc", [{"x": 1.0}, {"x": 2.0}], "lists or maps"),
+                              ("run_id", [b"\x00a", b"b"], "bytes")):
+        buf = io.BytesIO()
+        pd.DataFrame({**base, col: values}).to_parquet(buf)
+        r = run(buf.getvalue(), mapping, axes, name="t.parquet")
+        assert not len(r.table) and r.rows_read == 2
+        assert [(p.field, "holds nested values" in p.message and kind in p.message) for p in r.problems] == \
+            [(col, True)]
+
+
+def test_an_unclosed_quote_names_its_line_and_counts_every_line_it_swallows(mapping, axes):
+    r = run(HEADER + "r1,128,adam,0.001,0.9,0.3,1\nr2,32,\"sgd,0.5,0.8,0.4,2\nr3,64,adam,0.001,0.9,0.3,1\n"
+                     "r4,64,adam,0.001,0.9,0.3,1\n", mapping, axes)
+    assert list(r.table["run_id"]) == ["r1"] and r.rows_read == 4 and r.rows_skipped == 3
+    assert any(p.entry == "line 3" and "never closed" in p.message for p in r.problems)
+
+
+def test_an_unknown_axis_takes_a_value_the_terrain_allows(axes, terrain):
+    m, problems = parse_mapping({**MAPPING, "axes": {**MAPPING["axes"], "architecture": {"value": "shallow_net"}}},
+                                "m.yaml", axes)
+    assert not problems and "depth" not in m.axes and axes["depth"].default == "moderate"
+    r = run(HEADER + GOOD_ROWS, m, axes)
+    assert len(r.table) == 2 and not [p for p in r.problems if "not a point of the terrain" in p.message]
+    placed, problems = place_runs(r.table.assign(id="s:" + r.table["run_id"], source="s"), axes, terrain)
+    assert not problems and len(placed) == 2
+    depth = terrain.loc[placed["cell"], "depth"]
+    assert {axes["depth"].value_names[int(d)] if not isinstance(d, str) else d for d in depth} == {"shallow"}
+    assert all("depth" in i.split(",") for i in placed["imputed"])
+
+
+def test_cli_keeps_an_existing_source_unless_told_to_append_or_replace(tmp_path, data_dir, axes, capsys):
+    import yaml
+
+    from atlas_viz.cli.main import main
+    from atlas_viz.runs.store import read_source_table
+
+    (tmp_path / "t.csv").write_text(HEADER + GOOD_ROWS)
+    (tmp_path / "u.csv").write_text(HEADER + "r9,64,adam,0.001,0.7,0.5,9\n")
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(MAPPING))
+    args = ["--mapping", str(tmp_path / "m.yaml"), "--data", str(data_dir)]
+    assert main(["import-runs", str(tmp_path / "t.csv"), *args]) == 0
+    assert main(["import-runs", str(tmp_path / "u.csv"), *args]) == 1
+    assert "a run source 'hpo_sweep' exists" in capsys.readouterr().err
+    assert len(read_source_table(data_dir, "hpo_sweep")) == 2
+    assert main(["import-runs", str(tmp_path / "u.csv"), *args, "--append"]) == 0
+    assert sorted(read_source_table(data_dir, "hpo_sweep")["run_id"]) == ["r1", "r2", "r9"]
+    assert main(["compact-runs", "hpo_sweep", "--data", str(data_dir)]) == 0
+    assert main(["import-runs", str(tmp_path / "u.csv"), *args, "--replace"]) == 0
+    assert list(read_source_table(data_dir, "hpo_sweep")["run_id"]) == ["r9"]
+    assert main(["compact-runs", "nothing_here", "--data", str(data_dir)]) == 1

@@ -7,9 +7,6 @@ header is line 1), rows of a Parquet file by their position (``row 7``, from 1).
 """
 from __future__ import annotations
 
-import io
-import re
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,13 +17,12 @@ import pandas as pd
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.runs.mapping import Mapping, reference_axis
 from atlas_viz.core.problems import Problem, show_value
+from atlas_viz.runs.impute import impute_codes
 from atlas_viz.runs.store import CONFIG_PREFIX, DEFAULT_OBSERVABLES, cell_lookup
+from atlas_viz.runs.tables import MAX_REPORTED, RawTable, read_table
 
-MAX_REPORTED = 20
-"""Rows reported one by one per kind of problem; the rest are counted."""
-PARQUET_MAGIC = b"PAR1"
-_SKIP_RE = re.compile(r"Skipping line (\d+): (.*)")
-_EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
+__all__ = ["MAX_REPORTED", "RawTable", "read_table", "ImportResult", "import_table", "source_meta"]
+NESTED_VALUES = "holds nested values"
 
 
 @dataclass
@@ -41,127 +37,6 @@ class ImportResult:
     @property
     def rows_skipped(self) -> int:
         return self.rows_read - len(self.table)
-
-
-@dataclass
-class RawTable:
-    """A table as read, with the label of each row (``line N`` or ``row N``)."""
-
-    frame: pd.DataFrame | None
-    labels: np.ndarray
-    prefix: str
-    problems: list[Problem]
-    lines_skipped: int = 0
-
-    def label(self, i: int) -> str:
-        return f"{self.prefix} {int(self.labels[i])}"
-
-
-def is_parquet(head: bytes) -> bool:
-    return head[:4] == PARQUET_MAGIC
-
-
-def read_table(source: Path | str | bytes, file_name: str, str_columns: list[str] | tuple[str, ...] = ()) -> RawTable:
-    """Read a CSV or Parquet table (told apart by content); never raises on bad content.
-
-    ``str_columns`` are read as text (ids and categories keep leading zeros and exact spelling).
-    """
-    problems: list[Problem] = []
-    try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            data: Path | bytes = bytes(source)
-            head = data[:4]
-        else:
-            data = Path(source)
-            with open(data, "rb") as fh:
-                head = fh.read(4)
-    except OSError as err:
-        return RawTable(None, np.zeros(0, np.int64), "row", [Problem(file_name, "", "", f"cannot be read: {err}")])
-    if is_parquet(head):
-        return _read_parquet(data, file_name)
-    if not head:
-        return RawTable(None, np.zeros(0, np.int64), "line",
-                        [Problem(file_name, "", "", "is empty: expected a CSV with a header line, or a Parquet file")])
-    return _read_csv(data, file_name, head, list(str_columns), problems)
-
-
-def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
-    try:
-        frame = pd.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
-    except Exception as err:  # pyarrow raises many types on corrupt files; report, never crash
-        return RawTable(None, np.zeros(0, np.int64), "row",
-                        [Problem(file_name, "", "", f"cannot be read as Parquet: {err}")])
-    frame.columns = [str(c) for c in frame.columns]
-    frame = frame.reset_index(drop=True)
-    return RawTable(frame, np.arange(1, len(frame) + 1), "row", [])
-
-
-def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list[str],
-              problems: list[Problem]) -> RawTable:
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        encodings = ["utf-16"]
-    else:
-        encodings = ["utf-8", "cp1252", "latin-1"]
-    empty = RawTable(None, np.zeros(0, np.int64), "line", problems)
-    frame, skipped, nrows = None, [], None
-    for enc in encodings:
-        try:
-            frame, skipped = _parse_csv(data, enc, str_columns, nrows)
-        except UnicodeDecodeError as err:
-            if enc == "utf-8":
-                problems.append(Problem(file_name, "", "", f"is not UTF-8 text (byte {err.start}: "
-                                                           f"{err.object[err.start]:#04x}); read it as Windows-1252 "
-                                                           "(Western European): check accented text, or save the "
-                                                           "file as UTF-8"))
-            continue
-        except pd.errors.EmptyDataError:
-            problems.append(Problem(file_name, "", "", "is empty: expected a header line with column names"))
-            return empty
-        except pd.errors.ParserError as err:
-            m = _EOF_RE.search(str(err))
-            if m and nrows is None:
-                row = int(m.group(1))  # 0-based line index of the opening quote
-                problems.append(Problem(file_name, f"line {row + 1}", "",
-                                        "a quote (\") opens here and is never closed: this line and every "
-                                        "line after it are skipped; close or remove the quote"))
-                nrows = max(row - 1, 0)
-                try:
-                    frame, skipped = _parse_csv(data, enc, str_columns, nrows)
-                except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err2:
-                    problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err2}"))
-                    return empty
-            else:
-                problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err}"))
-                return empty
-        break
-    if frame is None:
-        problems.append(Problem(file_name, "", "", "cannot be decoded as text (tried UTF-8, Windows-1252)"))
-        return empty
-    frame.columns = [str(c) for c in frame.columns]
-    bad_lines = np.array(sorted(int(n) for n, _ in skipped), dtype=np.int64)
-    for n, why in sorted(skipped, key=lambda s: int(s[0]))[:MAX_REPORTED]:
-        problems.append(Problem(file_name, f"line {n}", "", f"skipped: {why.strip()} (a ragged row: check "
-                                                            "commas and quotes)"))
-    if len(skipped) > MAX_REPORTED:
-        problems.append(Problem(file_name, f"{len(skipped) - MAX_REPORTED} more lines", "",
-                                f"... and {len(skipped) - MAX_REPORTED} more ragged lines skipped"))
-    n = len(frame)
-    lines = np.arange(2, n + len(bad_lines) + 2, dtype=np.int64)
-    if len(bad_lines):
-        lines = np.setdiff1d(lines, bad_lines, assume_unique=True)
-    if n == 0:
-        problems.append(Problem(file_name, "", "", "has a header but no rows"))
-    return RawTable(frame.reset_index(drop=True), lines[:n], "line", problems, len(skipped))
-
-
-def _parse_csv(data: Path | bytes, encoding: str, str_columns: list[str],
-               nrows: int | None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """One pandas read; ragged lines are skipped and returned as (line number, pandas' reason)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        frame = pd.read_csv(io.BytesIO(data) if isinstance(data, bytes) else data, encoding=encoding,
-                            on_bad_lines="warn", dtype={c: str for c in str_columns}, nrows=nrows)
-    return frame, [m for w in caught for m in _SKIP_RE.findall(str(w.message))]
 
 
 class _Reporter:
@@ -223,11 +98,14 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
         frame.columns = [str(c) for c in frame.columns]
         raw = RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), "row", [])
     else:
-        raw = read_table(source, file_name)
+        raw = read_table(source, file_name, [mapping.id] if mapping.id else [])
     problems = list(raw.problems)
     metric_names = list(mapping.metrics)
-    if raw.frame is None:
-        return ImportResult(_empty_table(axes, metric_names), problems, 0, metric_names)
+    if raw.frame is not None and raw.prefix == "row":  # Parquet or a frame: cells may hold lists, maps, bytes
+        problems += _nested(raw.frame, mapping, file_name)
+    if raw.frame is None or len(problems) > len(raw.problems):
+        return ImportResult(_empty_table(axes, metric_names), problems, raw.lines_skipped + (
+            len(raw.frame) if raw.frame is not None else 0), metric_names)
     df = raw.frame
     n = len(df)
     rep = _Reporter(raw, file_name, problems)
@@ -333,30 +211,20 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
         bad |= nonnum | inf
         metrics[name] = x
 
-    # Placement: the combination must be a cell of the terrain. Flat index over the product of the axes,
-    # unknown values at the axis default.
-    sizes = [len(a.values) for a in axes.axes]
-    flat = np.zeros(n, dtype=np.int64)
-    placeable = np.ones(n, dtype=bool)
-    for ax, size in zip(axes.axes, sizes):
-        default = ax.code(ax.default) if ax.default else -1
-        c = codes[ax.name] if ax.name in codes else default
-        if isinstance(c, np.ndarray) and default < 0:
-            placeable &= c >= 0
-        elif isinstance(c, np.ndarray):
-            c = np.where(c >= 0, c, default)
-        elif c < 0:
-            placeable[:] = False
-        flat = flat * size + c
-    if placeable.any():
-        cell = np.where(placeable, cell_lookup(axes)[np.where(placeable, flat, 0)], -1)
-        impossible = placeable & (cell < 0) & ~bad
-        if impossible.any():
-            whys = sorted({_why(axes, np.unravel_index(flat[i], sizes))
-                           for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
-            rep.rows(impossible, "", "this combination is not a point of the terrain (impossible in axes.yaml: "
-                                     + "; ".join(whys) + ")", show=False)
-            bad |= impossible
+    # Placement: the combination must be a cell of the terrain. Unknown values take the axis default, or the
+    # possible value nearest to it (the store places the run there too).
+    matrix = np.full((n, len(axes.axes)), -1, dtype=np.int64)
+    for j, ax in enumerate(axes.axes):
+        if ax.name in codes:
+            matrix[:, j] = codes[ax.name]
+    filled, cell = impute_codes(axes, matrix, cell_lookup(axes))
+    placeable = (filled >= 0).all(axis=1)
+    impossible = placeable & (cell < 0) & ~bad
+    if impossible.any():
+        whys = sorted({_why(axes, filled[i]) for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
+        rep.rows(impossible, "", "this combination is not a point of the terrain (impossible in axes.yaml: "
+                                 + "; ".join(whys) + ")", show=False)
+        bad |= impossible
 
     # Ids: text, present, unique among the good rows.
     if mapping.id and mapping.id in df:
@@ -409,6 +277,26 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
     if n and not len(table):
         problems.append(Problem(file_name, "", "", f"none of the {n:,} rows can be imported (see above)"))
     return ImportResult(table, problems, n + raw.lines_skipped, list(metrics))
+
+
+def _nested(df: pd.DataFrame, mapping: Mapping, file_name: str) -> list[Problem]:
+    """A problem per column the mapping reads (id, axes, metrics) whose cells are lists, maps or bytes."""
+    problems = []
+    for c in dict.fromkeys([mapping.id, *(col for am in mapping.axes.values() for col in am.columns),
+                            *mapping.metrics.values()]):
+        if c is None or c not in df or df[c].dtype != object:
+            continue
+        odd = next((v for v in df[c] if isinstance(v, (list, tuple, dict, set, np.ndarray, bytes, bytearray))), None)
+        if odd is not None:
+            kind = "bytes" if isinstance(odd, (bytes, bytearray)) else "lists or maps"
+            problems.append(Problem(file_name, "", c, f"{NESTED_VALUES} ({kind}, e.g. {show_value(_py_value(odd))}): "
+                                                      "a run table needs one plain value (text or a number) per "
+                                                      "cell; flatten the column, or leave it out of the mapping"))
+    return problems
+
+
+def _py_value(v: object) -> object:
+    return v.tolist() if isinstance(v, np.ndarray) else v
 
 
 def _categories(col: pd.Series, table: dict[str, str], value_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,7 @@ from atlas_viz.coverage.regions import stable_jitter
 from atlas_viz.io.atomic import FolderLock, atomic_write, atomic_write_text, clean_temporaries
 from atlas_viz.io.paths import PARTS_DIR, RUNS_DIR, SOURCE_FILE, TABLE_FILE
 from atlas_viz.io.yamlio import read_yaml
+from atlas_viz.runs.impute import impute_codes
 
 __all__ = ["RUNS_DIR", "TABLE_FILE", "SOURCE_FILE", "PARTS_DIR"]  # file names, re-exported for callers
 DICTIONARY_PROBE = 10_000
@@ -307,7 +308,7 @@ def read_source(folder: Path) -> tuple[dict, pd.DataFrame | None, Problem | None
 
 def read_source_table(data_dir: Path | str, slug: str) -> pd.DataFrame:
     """Every stored run of one source as one table (base and parts); raises OSError when unreadable."""
-    meta, table, problem = read_source(source_dir(data_dir, slug))
+    _meta, table, problem = read_source(source_dir(data_dir, slug))
     if problem is not None:
         raise OSError(str(problem))
     return table
@@ -323,8 +324,9 @@ def cell_lookup(axes: Axes) -> np.ndarray:
     return product_index(axes, cell_codes(axes)).ravel()
 
 
-def run_codes(runs: pd.DataFrame, axes: Axes) -> tuple[np.ndarray, pd.Series]:
-    """Value codes of each run (unknown axes take the axis default) and the imputed axes per run."""
+def run_codes(runs: pd.DataFrame, axes: Axes, lookup: np.ndarray | None = None) -> tuple[np.ndarray, pd.Series]:
+    """Value codes of each run and the imputed axes per run: an unknown axis takes its default, or the
+    possible value nearest to it when the default makes an impossible cell (:func:`impute_codes`)."""
     codes = np.empty((len(runs), len(axes.axes)), dtype=np.int64)
     imputed = pd.Series([""] * len(runs), index=runs.index, dtype=object)
     for j, ax in enumerate(axes.axes):
@@ -333,9 +335,10 @@ def run_codes(runs: pd.DataFrame, axes: Axes) -> tuple[np.ndarray, pd.Series]:
         c = cat.codes.astype(np.int64)
         missing = c < 0
         if missing.any():
-            c[missing] = ax.code(ax.default) if ax.default else -1
             imputed[missing] = imputed[missing] + (ax.name + ",")
         codes[:, j] = c
+    if (codes < 0).any():
+        codes, _ = impute_codes(axes, codes, cell_lookup(axes) if lookup is None else lookup)
     return codes, imputed.str.rstrip(",")
 
 
@@ -348,7 +351,7 @@ def place_runs(runs: pd.DataFrame, axes: Axes, terrain: pd.DataFrame, lookup: np
             out[c] = pd.Series(dtype=dt)
         return out, []
     lookup = cell_lookup(axes) if lookup is None else lookup
-    codes, imputed = run_codes(runs, axes)
+    codes, imputed = run_codes(runs, axes, lookup)
     sizes = [len(a.values) for a in axes.axes]
     ok = (codes >= 0).all(axis=1)
     cell = np.full(len(runs), -1, dtype=np.int64)
@@ -371,15 +374,30 @@ def place_runs(runs: pd.DataFrame, axes: Axes, terrain: pd.DataFrame, lookup: np
     return out, problems
 
 
+RUN_OBSERVABLES = "observables"
+"""Optional run column: the observables this run observes, comma-separated (the source's list otherwise)."""
+
+
 def run_cells(placed: pd.DataFrame, sources: dict[str, dict]) -> pd.DataFrame:
-    """(cell, observable) pairs observed by runs, for coverage."""
+    """(cell, observable) pairs observed by runs, for coverage: each run counts for its own ``observables``
+    column where it has one (an expedition's lr sweep observes transfer, its sharpness runs the landscape), else
+    for its source's ``observables``."""
     if not len(placed):
         return pd.DataFrame({"cell": pd.Series(dtype=np.int64), "observable": pd.Series(dtype=object)})
     parts = []
     for slug, grp in placed.groupby("source"):
-        cells = np.unique(grp["cell"].to_numpy())
-        for obs in sources.get(slug, {}).get("observables") or DEFAULT_OBSERVABLES:
+        own = grp[RUN_OBSERVABLES] if RUN_OBSERVABLES in grp else pd.Series(None, index=grp.index, dtype=object)
+        has_own = own.notna().to_numpy() & (own.astype(str).str.strip() != "").to_numpy()
+        cells = np.unique(grp["cell"].to_numpy()[~has_own])
+        for obs in (sources.get(slug, {}).get("observables") or DEFAULT_OBSERVABLES) if len(cells) else ():
             parts.append(pd.DataFrame({"cell": cells, "observable": obs}))
+        if has_own.any():
+            pairs = pd.DataFrame({"cell": grp["cell"].to_numpy()[has_own], "observable": own[has_own].astype(str)})
+            pairs = pairs.drop_duplicates()
+            pairs["observable"] = pairs["observable"].str.split(",")
+            pairs = pairs.explode("observable")
+            pairs["observable"] = pairs["observable"].str.strip()
+            parts.append(pairs[pairs["observable"] != ""])
     return pd.concat(parts, ignore_index=True).drop_duplicates() if parts else run_cells(placed.iloc[:0], {})
 
 

@@ -1,0 +1,60 @@
+"""Values for the axes a run's table leaves unknown: the axis default, or the possible value nearest to it.
+
+A run whose table does not say its depth is placed at depth's ``default``; but when that combination is
+impossible in ``axes.yaml`` (a one-hidden-layer network at the default depth), the run takes the value of
+its unknown axes nearest to their defaults (in the axis's order) that makes a cell of the terrain. The
+import and the store call the same function, so a run is checked where it will be drawn.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from atlas_viz.terrain.axes import Axes
+
+MAX_CANDIDATES = 4096
+"""Combinations of unknown values tried per distinct row pattern before giving up."""
+
+
+def _by_distance(n: int, start: int) -> list[int]:
+    """0..n-1 ordered by distance from ``start`` (ties: the lower value first)."""
+    return sorted(range(n), key=lambda i: (abs(i - start), i))
+
+
+def impute_codes(axes: Axes, codes: np.ndarray, lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the unknown value codes (-1) of ``codes`` (rows x axes, a new array is returned).
+
+    ``lookup`` maps a flat index over the product of the axes to a cell id (-1 where impossible). Unknown
+    axes take their default; where that combination is impossible, the nearest possible values. Returns
+    (filled codes, cell per row): a cell of -1 means no value works, or an unknown axis has no default.
+    """
+    sizes = [len(a.values) for a in axes.axes]
+    defaults = np.array([a.code(a.default) if a.default else -1 for a in axes.axes], dtype=np.int64)
+    unknown = codes < 0
+    filled = np.where(unknown, defaults[None, :], codes)
+    cell = np.full(len(codes), -1, dtype=np.int64)
+    ok = (filled >= 0).all(axis=1)
+    if ok.any():
+        cell[ok] = lookup[np.ravel_multi_index(filled[ok].T, sizes)]
+    retry = ok & (cell < 0) & unknown.any(axis=1)
+    if not retry.any():
+        return filled, cell
+    patterns, inverse = np.unique(codes[retry], axis=0, return_inverse=True)
+    found_codes = np.full_like(patterns, -1)
+    found_cell = np.full(len(patterns), -1, dtype=np.int64)
+    for p, pattern in enumerate(patterns):
+        free = np.flatnonzero(pattern < 0)
+        options = [_by_distance(sizes[j], int(defaults[j])) for j in free]
+        trial = pattern.copy()
+        for combo in itertools.islice(itertools.product(*options), MAX_CANDIDATES):
+            trial[free] = combo
+            c = lookup[np.ravel_multi_index(trial, sizes)]
+            if c >= 0:
+                found_codes[p], found_cell[p] = trial, c
+                break
+    rows = np.flatnonzero(retry)
+    hit = found_cell[inverse.ravel()] >= 0
+    filled[rows[hit]] = found_codes[inverse.ravel()][hit]
+    cell[rows] = found_cell[inverse.ravel()]
+    return filled, cell

@@ -1,0 +1,170 @@
+"""Reading a run table: CSV (any common text encoding) or Parquet, told apart by content; never raises.
+
+Each row keeps its label for messages: ``line N`` of a CSV (the header is line 1), ``row N`` of a Parquet
+file (from 1). Binary data that is not Parquet is refused by name; ragged lines and an unclosed quote are
+reported with the line where the damage starts, and every line they cost is counted as read, not imported.
+"""
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from atlas_viz.core.problems import Problem
+
+MAX_REPORTED = 20
+"""Rows reported one by one per kind of problem; the rest are counted."""
+PARQUET_MAGIC = b"PAR1"
+BINARY_PROBE = 64 * 1024
+"""Bytes looked at to tell a text table from binary data."""
+BINARY_DATA = "is binary data, not a text table"
+NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+           "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+"""Cells pandas reads as missing by default; an id column keeps them as text (a run may be called 'NA')."""
+_SKIP_RE = re.compile(r"Skipping line (\d+): (.*)")
+_EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+@dataclass
+class RawTable:
+    """A table as read, with the label of each row (``line N`` or ``row N``)."""
+
+    frame: pd.DataFrame | None
+    labels: np.ndarray
+    prefix: str
+    problems: list[Problem]
+    lines_skipped: int = 0
+
+    def label(self, i: int) -> str:
+        return f"{self.prefix} {int(self.labels[i])}"
+
+def is_parquet(head: bytes) -> bool:
+    return head[:4] == PARQUET_MAGIC
+
+
+def read_table(source: Path | str | bytes, file_name: str, str_columns: list[str] | tuple[str, ...] = ()) -> RawTable:
+    """Read a CSV or Parquet table (told apart by content); never raises on bad content.
+
+    ``str_columns`` are read as text (ids and categories keep leading zeros and exact spelling).
+    """
+    problems: list[Problem] = []
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data: Path | bytes = bytes(source)
+            head = data[:BINARY_PROBE]
+        else:
+            data = Path(source)
+            with open(data, "rb") as fh:
+                head = fh.read(BINARY_PROBE)
+    except OSError as err:
+        return RawTable(None, np.zeros(0, np.int64), "row", [Problem(file_name, "", "", f"cannot be read: {err}")])
+    if is_parquet(head):
+        return _read_parquet(data, file_name)
+    if not head:
+        return RawTable(None, np.zeros(0, np.int64), "line",
+                        [Problem(file_name, "", "", "is empty: expected a CSV with a header line, or a Parquet file")])
+    if head[:2] not in (b"\xff\xfe", b"\xfe\xff") and b"\x00" in head:
+        at = head.index(b"\x00")
+        return RawTable(None, np.zeros(0, np.int64), "line", [Problem(
+            file_name, "", "", f"{BINARY_DATA}: a NUL byte at byte {at:,}; expected a CSV (text) or a Parquet "
+                               "file (an image, spreadsheet or archive renamed .csv does not import)")])
+    return _read_csv(data, file_name, head, list(str_columns), problems)
+
+
+def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except Exception as err:  # pyarrow raises many types on corrupt files; report, never crash
+        return RawTable(None, np.zeros(0, np.int64), "row",
+                        [Problem(file_name, "", "", f"cannot be read as Parquet: {err}")])
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    return RawTable(frame, np.arange(1, len(frame) + 1), "row", [])
+
+
+def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list[str],
+              problems: list[Problem]) -> RawTable:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8", "cp1252", "latin-1"]
+    empty = RawTable(None, np.zeros(0, np.int64), "line", problems)
+    frame, skipped, nrows, lost = None, [], None, 0
+    for enc in encodings:
+        try:
+            frame, skipped = _parse_csv(data, enc, str_columns, nrows)
+        except UnicodeDecodeError as err:
+            if enc == "utf-8":
+                problems.append(Problem(file_name, "", "", f"is not UTF-8 text (byte {err.start}: "
+                                                           f"{err.object[err.start]:#04x}); read it as Windows-1252 "
+                                                           "(Western European): check accented text, or save the "
+                                                           "file as UTF-8"))
+            continue
+        except pd.errors.EmptyDataError:
+            problems.append(Problem(file_name, "", "", "is empty: expected a header line with column names"))
+            return empty
+        except pd.errors.ParserError as err:
+            m = _EOF_RE.search(str(err))
+            if m and nrows is None:
+                row = int(m.group(1))  # 0-based line index of the opening quote
+                problems.append(Problem(file_name, f"line {row + 1}", "",
+                                        "a quote (\") opens here and is never closed: this line and every "
+                                        "line after it are skipped; close or remove the quote"))
+                nrows = max(row - 1, 0)
+                try:
+                    frame, skipped = _parse_csv(data, enc, str_columns, nrows)
+                except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err2:
+                    problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err2}"))
+                    return empty
+                lost = max(_data_lines(data) - len(frame) - len(skipped), 0)  # counted as read, not imported
+            else:
+                problems.append(Problem(file_name, "", "", f"cannot be read as CSV: {err}"))
+                return empty
+        break
+    if frame is None:
+        problems.append(Problem(file_name, "", "", "cannot be decoded as text (tried UTF-8, Windows-1252)"))
+        return empty
+    frame.columns = [str(c) for c in frame.columns]
+    bad_lines = np.array(sorted(int(n) for n, _ in skipped), dtype=np.int64)
+    for n, why in sorted(skipped, key=lambda s: int(s[0]))[:MAX_REPORTED]:
+        problems.append(Problem(file_name, f"line {n}", "", f"skipped: {why.strip()} (a ragged row: check "
+                                                            "commas and quotes)"))
+    if len(skipped) > MAX_REPORTED:
+        problems.append(Problem(file_name, f"{len(skipped) - MAX_REPORTED} more lines", "",
+                                f"... and {len(skipped) - MAX_REPORTED} more ragged lines skipped"))
+    n = len(frame)
+    lines = np.arange(2, n + len(bad_lines) + 2, dtype=np.int64)
+    if len(bad_lines):
+        lines = np.setdiff1d(lines, bad_lines, assume_unique=True)
+    if n == 0:
+        problems.append(Problem(file_name, "", "", "has a header but no rows"))
+    return RawTable(frame.reset_index(drop=True), lines[:n], "line", problems, len(skipped) + lost)
+
+
+def _data_lines(data: Path | bytes) -> int:
+    """Lines after the header in a text file (a last line without a newline counts)."""
+    raw = data if isinstance(data, bytes) else Path(data).read_bytes()
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    return max(lines - 1, 0)
+
+
+def _parse_csv(data: Path | bytes, encoding: str, str_columns: list[str],
+               nrows: int | None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """One pandas read; ragged lines are skipped and returned as (line number, pandas' reason)."""
+    source = (lambda: io.BytesIO(data)) if isinstance(data, bytes) else (lambda: data)
+    na: dict = {}
+    if str_columns:  # text columns keep 'NA', 'null', 'None', 'nan' as text; the others read them as missing
+        header = pd.read_csv(source(), encoding=encoding, nrows=0).columns
+        na = {"keep_default_na": False, "na_values": {c: list(NA_TEXT) for c in header if c not in str_columns}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = pd.read_csv(source(), encoding=encoding, on_bad_lines="warn", dtype={c: str for c in str_columns},
+                            nrows=nrows, **na)
+    return frame, [m for w in caught for m in _SKIP_RE.findall(str(w.message))]
+
+
