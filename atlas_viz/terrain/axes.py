@@ -15,6 +15,7 @@ import pandas as pd
 
 from atlas_viz.core.names import MAP_TYPES
 from atlas_viz.core.problems import DataError, Problem, expected_one_of, show_value
+from atlas_viz.core.text import pretty
 from atlas_viz.io.yamlio import read_yaml
 
 AXIS_KINDS = ("nominal", "ordinal")
@@ -122,6 +123,23 @@ class Axes:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.axes)
+
+    @cached_property
+    def grid(self) -> np.ndarray:
+        """The one grid index of the terrain: the cell id of every combination of value codes, shaped like the
+        product of the axes (-1 where impossible). Built once per loaded axes and read-only; masks, gaps, the
+        placement of runs and the import all read cells off it."""
+        index = product_index(self, cell_codes(self))
+        index.flags.writeable = False
+        return index
+
+    def cell_ids(self, codes: np.ndarray) -> np.ndarray:
+        """Cell id of each row of value codes (n x axes; -1 for an impossible combination or a negative code)."""
+        codes = np.asarray(codes, dtype=np.int64).reshape(-1, len(self.axes))
+        ok = (codes >= 0).all(axis=1)
+        out = np.full(len(codes), -1, dtype=np.int64)
+        out[ok] = self.grid[tuple(codes[ok].T)]
+        return out
 
     @property
     def observable_names(self) -> tuple[str, ...]:
@@ -350,13 +368,13 @@ def decode(axes: Axes, codes: pd.DataFrame) -> pd.DataFrame:
 
 
 def describe_cells(axes: Axes, values: dict[str, list[str] | tuple[str, ...]]) -> str:
-    """A region in words: 'task: image_classification; width: wide or infinite; ...'."""
+    """A region in words: 'task: image classification; width: wide or infinite; ...'."""
     parts = []
     for a in axes.axes:
         vals = values.get(a.name)
         if vals is None or len(vals) == len(a.values):
             continue
-        parts.append(f"{a.name.replace('_', ' ')}: {' or '.join(str(v).replace('_', ' ') for v in vals)}")
+        parts.append(f"{pretty(a.name)}: {' or '.join(map(pretty, vals))}")
     return "; ".join(parts) if parts else "the whole terrain"
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import Axes, cell_codes
 from atlas_viz.io.yamlio import atomic_write_bytes
 
@@ -260,7 +261,7 @@ def continent_names(axes: Axes, layout: TerrainLayout) -> list[str]:
     """A readable name per continent from its values, e.g. 'transformer · language modeling'."""
     out = []
     for key in layout.continent_keys_:
-        parts = [axes[n].value_names[k].replace("_", " ") for n, k in zip(layout.continent_axes_, key)]
+        parts = [pretty(axes[n].value_names[k]) for n, k in zip(layout.continent_axes_, key)]
         out.append(" · ".join(reversed(parts)))
     return out
 
@@ -281,12 +282,12 @@ def continent_labels(axes: Axes, layout: TerrainLayout, counts: np.ndarray | Non
         sel = keys[:, 0] == code
         centre_x = xy[sel, 0].mean()
         top = xy[sel, 1].max() + layout.island_radius + 0.35
-        name = first.value_names[code].replace("_", " ").upper()
+        name = pretty(first.value_names[code]).upper()
         name = name.replace(" ", "\n", 1) if len(name) > 14 else name  # two short lines stay clear of neighbours
         rows.append((centre_x, top + (0.25 if "\n" in name else 0), name, first.values[code].description, 14,
                      "#1d2b3a"))
     for i, (key, (x, y)) in enumerate(zip(keys, xy)):
-        inner = [axes[n].value_names[k].replace("_", " ") for n, k in zip(layout.continent_axes_[1:], key[1:])]
+        inner = [pretty(axes[n].value_names[k]) for n, k in zip(layout.continent_axes_[1:], key[1:])]
         n = "" if counts is None else f" · {int(counts[i])} results"
         rows.append((x, y - layout.island_radius - 0.13, " · ".join(inner) or names[i], names[i] + n, 10, "#3b4a5a"))
     return pd.DataFrame(rows, columns=["x", "y", "text", "hover", "size", "color"])
