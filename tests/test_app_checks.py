@@ -5,9 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import GOOD, ROOT, make_data
+from streamlit.testing.v1 import AppTest
 
 APP = str(ROOT / "app.py")
 LAW = """\

@@ -265,64 +265,44 @@ def test_bad_prediction_blocks_are_located(axes, block, field, match):
 
 def test_loader_reports_a_bad_block_and_keeps_the_result(tmp_path):
     from conftest import make_data
+
     from atlas_viz.catalogue.loader import load_catalog
     from atlas_viz.terrain.axes import load_axes
 
-    text = """\
-- id: gamma2022_law
-  claim: Loss falls as a power of parameters.
-  map_type: empirical_law
-  region: {task: [language_modeling]}
-  observables: [scaling]
-  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
-  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.05, -0.1]}
-- id: delta2022_law
-  claim: Loss falls as a power of parameters.
-  map_type: empirical_law
-  region: {task: [language_modeling]}
-  observables: [scaling]
-  citation: {authors: [Dee Delta], year: 2022, title: Delta, arxiv: "2201.00002"}
-  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.1, -0.05], basis: "Fig. 1"}
-"""
+    text = (law_yaml("gamma2022_law", "{kind: power_law, metric: test_loss, against: params, exponent: [-0.05, -0.1]}")
+            + law_yaml("delta2022_law", "{kind: power_law, metric: test_loss, against: params, exponent: [-0.1, -0.05], "
+                                        'basis: "Fig. 1"}'))
     data = make_data(tmp_path, {"r.yaml": text}, with_terrain=False)
     cat = load_catalog(data, load_axes(data / "axes.yaml"))
-    assert [str(p) for p in cat.problems] == [
-        "r.yaml, entry gamma2022_law, field prediction.exponent: is in the wrong order: low -0.05 is above high "
-        "-0.1; write [-0.1, -0.05]"]
+    expected = ("r.yaml, entry gamma2022_law, field prediction.exponent: is in the wrong order: low -0.05 is above "
+                "high -0.1; write [-0.1, -0.05]")
+    assert [str(p) for p in cat.problems] == [expected]
     rows = cat.results.set_index("id")
     assert rows.loc["gamma2022_law", "prediction"] is None
     assert rows.loc["delta2022_law", "prediction"].to_dict() == {
         "kind": "power_law", "metric": "test_loss", "against": "params", "exponent": [-0.1, -0.05], "basis": "Fig. 1"}
 
 
-RESULT_WITH_PREDICTION = """\
-- id: gamma2022_law
-  claim: Loss falls as a power of parameters.
-  map_type: empirical_law
-  region: {task: [language_modeling], architecture: [transformer], width: [wide]}
-  observables: [scaling]
-  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
-  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06]}
-- id: delta2022_note
-  claim: A result without a prediction.
-  map_type: heuristic
-  region: any
-  observables: [scaling]
-  citation: {authors: [Dee Delta], year: 2022, title: Delta, arxiv: "2201.00002"}
-- id: eps2022_law
-  claim: Sharpness stays below two over the learning rate.
-  map_type: empirical_law
-  region: any
-  observables: [stability]
-  citation: {authors: [Eve Eps], year: 2022, title: Eps, arxiv: "2201.00003"}
-  prediction: {kind: bound, metric: sharpness, at_most: 1.1}
-"""
+def law_yaml(rid: str, prediction: str | None, region: str = "{task: [language_modeling]}") -> str:
+    """One result as catalogue YAML (with a prediction block given as flow YAML, or none)."""
+    text = (f"- id: {rid}\n  claim: A result about loss and scale.\n  map_type: empirical_law\n  region: {region}\n"
+            f"  observables: [scaling]\n  citation: {{authors: [Ann {rid[:4]}], year: 2022, title: {rid}, "
+            f"url: https://example.org/{rid}}}\n")
+    return text + (f"  prediction: {prediction}\n" if prediction else "")
+
+
+RESULT_WITH_PREDICTION = (
+    law_yaml("gamma2022_law", "{kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06]}",
+             "{task: [language_modeling], architecture: [transformer], width: [wide]}")
+    + law_yaml("delta2022_note", None, "any")
+    + law_yaml("eps2022_law", "{kind: bound, metric: sharpness, at_most: 1.1}", "any"))
 
 
 def test_cli_check_json_md_csv_and_errors(tmp_path, capsys):
     import json
 
     from conftest import make_data
+
     from atlas_viz.cli.main import main
     from atlas_viz.runs.store import save_runs
 

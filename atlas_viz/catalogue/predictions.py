@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from atlas_viz.core.names import DIRECTIONS, EXTREMA, PREDICTION_KINDS, QUANTITIES
 from atlas_viz.core.problems import expected_one_of, show_value

@@ -18,8 +18,7 @@ CURVE_POINTS = 60
 
 def name(quantity: str | None) -> str:
     """A quantity, axis or column for readers: 'config.n_params' -> 'n params', 'width_units' -> 'width units'."""
-    q = quantity or ""
-    return pretty(q[len("config."):] if q.startswith("config.") else q)
+    return pretty((quantity or "").removeprefix("config."))
 
 
 def prediction_text(p: Prediction) -> str:

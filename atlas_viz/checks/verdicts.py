@@ -98,8 +98,8 @@ def decide(p: Prediction, st: Statistic) -> tuple[str, str]:
     if not (np.isfinite(st.low) and np.isfinite(st.high)):
         return "inconclusive", "the bootstrap resamples are degenerate: no interval"
     if st.edge:
-        return "inconclusive", f"the {'optimum' if p.kind == 'optimum_invariant' else 'peak'} lies at the edge " \
-                               "of the swept range; it may lie beyond it"
+        what = "optimum" if p.kind == "optimum_invariant" else "peak"
+        return "inconclusive", f"the {what} lies at the edge of the swept range; it may lie beyond it"
     lo, hi = _claim_interval(p)
     claim = claim_text(p)
     strict = p.kind == "monotone"  # a correlation must clear 0, not touch it

@@ -239,7 +239,7 @@ def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
         if not isinstance(reference, dict):
             bad(entry, "reference", "must be a map of value -> number")
             reference = {}
-        near = _parse_neighbours(raw.get("neighbours"), names, lambda fld, msg: bad(entry, fld, msg))
+        near = _parse_neighbours(raw.get("neighbours"), names, lambda fld, msg, e=entry: bad(e, fld, msg))
         axes.append(Axis(raw["name"], str(raw.get("description", "")), kind, tuple(values), float(weight),
                          str(raw.get("unit", "")), dict(reference), default, near))
     axis_names = [a.name for a in axes]
