@@ -23,7 +23,7 @@ def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int], sb=None)
     if str(st.session_state.get("f_q", "")).strip():
         hits = len(st.session_state.get("search_hits", []))
         sb.caption(f"Results ranked by relevance; the {hits} best are ringed on the map and the catalogue lists "
-                   "them first." if hits else "No result matches this search: try fewer or other words.")
+                   "them first." if hits else "No result matches this search and the other filters: try other words.")
     sb.multiselect("Kind of map", MAP_TYPES, key="f_types", format_func=pretty,
                    help="Theorem (proved) → calculation → empirical law → heuristic → conjecture, in falling rigor.")
     sb.multiselect("Observable", axes.observable_names, key="f_obs", format_func=pretty,
