@@ -20,7 +20,8 @@ from atlas_viz.checks.verdicts import Check, check_results, verdict_column
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters, filter_runs
 from atlas_viz.catalogue.search import SEARCH_HIGHLIGHT, SearchIndex
-from atlas_viz.io.fingerprint import data_fingerprint
+from atlas_viz.io.fingerprint import (catalogue_fingerprint, data_fingerprint, runs_fingerprint,
+                                      terrain_fingerprint)
 from atlas_viz.core.text import md_escape
 from atlas_viz.core.names import MAP_TYPES
 from atlas_viz.io.paths import data_dir
@@ -141,9 +142,12 @@ def main() -> None:
     frame = st.empty()
     if not st.session_state.get("_drawn"):
         frame.plotly_chart(skeleton_figure(), key="map_skeleton", config={"staticPlot": True})
-    fingerprint = data_fingerprint(DATA)
+    # Each cache is keyed by the files it reads, so a write invalidates only what depends on it: a new result
+    # re-reads the catalogue but keeps the placed runs; an import re-places runs but keeps the atlas.
+    terrain_fp, catalogue_fp, runs_fp = terrain_fingerprint(DATA), catalogue_fingerprint(DATA), runs_fingerprint(DATA)
+    fingerprint = data_fingerprint(DATA)  # both: the key the CLI also uses for the ranking kept on disk
     try:
-        atlas = get_atlas(str(DATA), fingerprint)
+        atlas = get_atlas(str(DATA), catalogue_fp)
     except DataError as err:
         frame.empty()
         st.error(f"The coordinate system {DATA / 'axes.yaml'} cannot be used; fix these problems:")
@@ -161,8 +165,8 @@ def main() -> None:
     # session state, and the map reaches the browser before the thirty-odd filter widgets do.
     side = st.sidebar.container()
     flt = current_filters(atlas.axes, years)
-    index = get_search_index(str(DATA), fingerprint, atlas) if flt.text.strip() else None
-    runset, placed, observed = get_runs(str(DATA), fingerprint, atlas)
+    index = get_search_index(str(DATA), catalogue_fp, atlas) if flt.text.strip() else None
+    runset, placed, observed = get_runs(str(DATA), f"{terrain_fp}-{runs_fp}", atlas)
     run_table, checks = get_checks(str(DATA), fingerprint, atlas, runset)
     res = res.assign(verdict=verdict_column(res, list(checks.values())))  # measured trueness, for filters and map
     shown = apply_filters(res, flt, index)
@@ -190,7 +194,7 @@ def main() -> None:
         with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):
             st.code("\n".join(str(p) for p in runset.problems), language=None)
     ctx = ViewContext(DATA, fingerprint, atlas, runset, filter_runs(placed, flt), shown, flt,
-                      get_painter(str(DATA), fingerprint, atlas), get_shape_store(str(DATA), fingerprint),
+                      get_painter(str(DATA), terrain_fp, atlas), get_shape_store(str(DATA), catalogue_fp),
                       checks=checks, run_table=run_table)
     frame.empty()  # the view draws in its own place
     st.session_state["_drawn"] = True

@@ -260,3 +260,108 @@ def test_expedition_csv_uses_the_same_inert_writer():
 
     text = frame_csv(pd.DataFrame({"where": ["a\rb", " =1"], "n": [1, -2]}))
     assert text == 'where,n\r\n"a\nb",1\r\n\' =1,-2\r\n'
+
+
+# --- state: atomic writes, stale temporaries, fingerprints --------------------------------------------
+
+def test_atomic_write_keeps_the_umask_and_the_replaced_files_mode_and_syncs_the_folder(tmp_path, monkeypatch):
+    import atlas_viz.io.atomic as atomic
+
+    synced = []
+    monkeypatch.setattr(atomic, "fsync_dir", lambda folder: synced.append(folder))
+    monkeypatch.setattr(os, "umask", lambda *a: pytest.fail("atomic_write must not touch the process umask"))
+    path = tmp_path / "f.txt"
+    atomic_write_text(path, "one")
+    assert path.read_text() == "one" and synced == [tmp_path]
+    os.chmod(path, 0o640)
+    atomic_write_text(path, "two")
+    assert path.read_text() == "two" and stat.S_IMODE(path.stat().st_mode) == 0o640
+    atomic_write_text(tmp_path / "cache.json", "{}", durable=False)
+    assert synced == [tmp_path, tmp_path]                       # a cache write is not synced
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    from atlas_viz.io.atomic import atomic_write
+
+    path = tmp_path / "f.txt"
+    atomic_write_text(path, "old")
+
+    def boom(fh):
+        fh.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, boom)
+    assert path.read_text() == "old" and not temporaries(path)
+
+
+def test_a_stale_temporary_of_an_interrupted_write_is_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "f.txt"
+    stale, fresh = tmp_path / ".f.txt.dead01.tmp", tmp_path / ".f.txt.live02.tmp"
+    stale.write_bytes(b"killed mid-write")
+    fresh.write_bytes(b"another writer, now")
+    old = time.time() - STALE_TMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    atomic_write_text(path, "new")
+    assert not stale.exists() and fresh.exists() and path.read_text() == "new"
+
+
+def test_fingerprints_see_an_in_place_overwrite_and_every_part(tmp_path):
+    folder = save_runs(tmp_path, "sweep", rows("r", 3), META)
+    fp, runs_fp = data_fingerprint(tmp_path), runs_fingerprint(tmp_path)
+    table = folder / TABLE_FILE
+    st_before = table.stat()
+    with open(table, "r+b") as fh:                       # same size, same inode, new bytes
+        fh.write(b"PAR1")
+    os.utime(table, ns=(st_before.st_atime_ns, st_before.st_mtime_ns + 1_000_000))
+    assert runs_fingerprint(tmp_path) != runs_fp and data_fingerprint(tmp_path) != fp
+    runs_fp = runs_fingerprint(tmp_path)
+    save_runs(tmp_path, "sweep", rows("s", 1), META, append=True)
+    assert runs_fingerprint(tmp_path) != runs_fp
+    lock_fp = runs_fingerprint(tmp_path)
+    with FolderLock(folder):                             # taking the lock is not a change of the data
+        pass
+    assert runs_fingerprint(tmp_path) == lock_fp
+
+
+def test_the_app_keys_its_caches_by_fingerprint_instead_of_clearing_them():
+    from conftest import ROOT
+
+    app = (ROOT / "app.py").read_text()
+    context = (ROOT / "views" / "context.py").read_text()
+    assert ".clear()" not in context and "cache_data.clear" not in app
+    assert "get_atlas(str(DATA), catalogue_fp)" in app and 'get_runs(str(DATA), f"{terrain_fp}-{runs_fp}"' in app
+
+
+# --- expedition arguments: one validation, before anything runs ----------------------------------------
+
+@pytest.mark.parametrize("flag,value,named", [("--budget", "0", "budget"), ("--budget", "-5", "budget"),
+                                              ("--budget", "nan", "budget"), ("--budget", "inf", "budget"),
+                                              ("--max-runs", "0", "max runs"), ("--max-runs", "-3", "max runs")])
+def test_expedition_arguments_are_refused_before_anything_runs(flag, value, named, tmp_path, capsys):
+    from atlas_viz.cli.main import main
+
+    assert main(["expedition", "run", "any_id", flag, value, "--data", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {named} must be" in err and repr(float(value) if flag == "--budget" else int(value)) in err
+    assert not (tmp_path / "runs").exists()
+
+
+# --- the app's upload: binary and nested tables are named, never a traceback ---------------------------
+
+def test_the_upload_reads_a_nested_parquet_column_without_a_traceback(tmp_path, monkeypatch):
+    import io
+
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT, make_data
+
+    monkeypatch.setenv("ATLAS_DATA", str(make_data(tmp_path)))
+    buf = io.BytesIO()
+    pd.DataFrame({"run_id": ["a", "b"], "optimizer": [["adam"], ["sgd"]], "width": [64, 128]}).to_parquet(buf)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["view"] = "runs"
+    at.session_state["_runs_data"] = ("nested.parquet", buf.getvalue())   # a list column gave a traceback
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "nested.parquet: 3 columns, 2 rows" in " ".join(str(c.value) for c in at.caption)

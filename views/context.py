@@ -9,7 +9,6 @@ import pandas as pd
 from atlas_viz.atlas import Atlas
 from atlas_viz.catalogue.filters import Filters
 from atlas_viz.figures.raster import Painter
-from atlas_viz.coverage.regions import region_shapes
 from atlas_viz.runs.store import RunSet
 from atlas_viz.checks.scope import RunTable
 
@@ -32,12 +31,10 @@ class ViewContext:
         """Outlines of a result's region (computed once per data version, then looked up)."""
         if rid not in self.shape_store:
             row = int(self.atlas.results.index[self.atlas.results["id"] == rid][0])
-            self.shape_store[rid] = region_shapes(self.atlas.masks[row], self.atlas.terrain)
+            self.shape_store[rid] = self.painter.outlines(self.atlas.masks[row])  # the land its cells hold
         return self.shape_store[rid]
 
     def reload(self) -> None:
-        """Forget cached data so the next run reads the data directory again (after a write)."""
-        import streamlit as st
-
-        st.cache_resource.clear()
-        st.cache_data.clear()
+        """Nothing to forget after a write: app.py keys every cache by the fingerprint of the files it reads
+        (names, sizes, modification times), so the next run reads what changed and only that, and other
+        sessions keep their caches. Kept so views can say where they wrote."""

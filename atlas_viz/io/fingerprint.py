@@ -6,7 +6,8 @@ from pathlib import Path
 
 from atlas_viz.io.paths import PARTS_DIR, RUNS_DIR, SOURCE_FILE, TABLE_FILE
 
-CATALOGUE_PATTERNS = ("axes.yaml", "results/*.yaml", "cache/terrain.npz")
+TERRAIN_PATTERNS = ("axes.yaml", "cache/terrain.npz")
+CATALOGUE_PATTERNS = (*TERRAIN_PATTERNS, "results/*.yaml")
 RUNS_PATTERNS = (f"{RUNS_DIR}/*/{SOURCE_FILE}", f"{RUNS_DIR}/*/{TABLE_FILE}", f"{RUNS_DIR}/*/{PARTS_DIR}/*.parquet")
 
 
@@ -20,6 +21,11 @@ def _digest(root: Path, patterns: tuple[str, ...]) -> str:
                 continue  # removed while we looked (a compaction): the next look sees the new state
             h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino};".encode())
     return h.hexdigest()[:16]
+
+
+def terrain_fingerprint(data_dir: Path | str) -> str:
+    """Hash of the axes and the terrain cache: what placing a run depends on."""
+    return _digest(Path(data_dir), TERRAIN_PATTERNS)
 
 
 def catalogue_fingerprint(data_dir: Path | str) -> str:
