@@ -56,3 +56,17 @@ def test_bad_axes_name_the_field():
     text = str(err.value)
     assert "value 'a' is listed twice" in text
     assert "map_types: must list exactly theorem" in text
+
+
+def test_the_one_grid_index_names_every_cell_once_and_refuses_impossible_ones(axes):
+    from atlas_viz.terrain.axes import cell_codes
+
+    codes = cell_codes(axes).to_numpy()
+    grid = axes.grid
+    assert grid.shape == tuple(len(a.values) for a in axes.axes) and not grid.flags.writeable
+    assert np.array_equal(axes.cell_ids(codes), np.arange(len(codes)))  # row i of the terrain is cell i
+    assert (grid >= 0).sum() == len(codes) and axes.grid is grid  # built once
+    shallow = [axes[a.name].code(v) for a, v in zip(axes.axes, ["tabular", "shallow_net", "wide", "deep", "sgd",
+                                                                  "moderate", "standard", "interpolation"])]
+    assert axes.cell_ids(np.array([shallow]))[0] == -1  # a one-hidden-layer network is never deep
+    assert axes.cell_ids(np.array([[-1] * len(axes.axes)]))[0] == -1

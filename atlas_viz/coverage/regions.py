@@ -9,7 +9,7 @@ import pandas as pd
 
 from atlas_viz.core.names import MARKER_GAP_SHARE
 from atlas_viz.core.text import pretty
-from atlas_viz.terrain.axes import Axes, product_index
+from atlas_viz.terrain.axes import Axes
 
 
 def region_mask(axes: Axes, codes: pd.DataFrame, region: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -31,7 +31,7 @@ def region_masks(axes: Axes, codes: pd.DataFrame, results: pd.DataFrame) -> np.n
     A region is a box in the product of the axes: its cells are read off a dense index of that product
     (one lookup per region, proportional to its size) instead of testing every cell of the terrain.
     """
-    dense = product_index(axes, codes)
+    dense = axes.grid  # the terrain's one grid index; ``codes`` is the terrain, a row per cell in id order
     out = np.zeros((len(results), len(codes)), dtype=bool)
     for i, region in enumerate(results["region"] if len(results) else []):
         box = np.ix_(*[np.array([a.code(v) for v in region.get(a.name, a.value_names)], dtype=np.int64)

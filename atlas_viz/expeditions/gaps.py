@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from atlas_viz.terrain.axes import Axes, product_index
+from atlas_viz.terrain.axes import Axes
 from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
 
 PREDICTION_GAPS = ("untested_prediction", "inconclusive_prediction", "prediction_frontier")
@@ -118,7 +118,7 @@ class Grid:
         self.axes = axes
         self.sizes = tuple(len(a.values) for a in axes.axes)
         self.n_cells = len(terrain)
-        self.cell = product_index(axes, terrain)
+        self.cell = axes.grid
         self.exists = self.cell >= 0
         self.ordinal = [a.kind == "ordinal" for a in axes.axes]
         # One step along an axis: its declared neighbours in axes.yaml (adjacent values on an ordinal axis).

@@ -15,7 +15,7 @@ import pandas as pd
 
 from atlas_viz.checks.verdicts import Check, Fit
 from atlas_viz.expeditions.gaps import PREDICTION_GAPS, Gap
-from atlas_viz.terrain.axes import Axes, product_index
+from atlas_viz.terrain.axes import Axes
 
 AXIS_QUANTITY = {"width": "width_units", "depth": "depth_layers", "learning_rate": "lr",
                  "data_regime": "samples_per_param"}
@@ -49,7 +49,7 @@ def swept_quantity(x: str | None) -> str | None:
 
 def _cell_ids(axes: Axes, index: np.ndarray, where: list[dict]) -> np.ndarray:
     """Cell id of each axis->value dict (-1 when impossible); a missing value sits at the axis default.
-    ``index``: ``product_index(axes, terrain)``."""
+    ``index``: ``axes.grid``."""
     codes = np.array([[a.code(w.get(a.name) or a.default or a.value_names[0]) for a in axes.axes] for w in where],
                      dtype=np.int64).reshape(len(where), len(axes.axes))
     return index[tuple(codes.T)] if len(where) else np.zeros(0, dtype=np.int64)
@@ -70,7 +70,7 @@ def reach(gap: Gap, prediction, axes: Axes, terrain: pd.DataFrame, max_runs: int
         if against not in get_kind(name).ranges:
             continue
         planned = plan(name, against, max_runs * CANDIDATES, tiny=tiny)
-        index = product_index(axes, terrain) if index is None else index
+        index = axes.grid if index is None else index
         ids = _cell_ids(axes, index, [cell(axes, name, config) for config, _ in planned])
         keep = [i for i, c in enumerate(ids) if int(c) in inside][:max_runs]
         if keep:
@@ -81,7 +81,7 @@ def reach(gap: Gap, prediction, axes: Axes, terrain: pd.DataFrame, max_runs: int
 def reaches(gaps: list[Gap], results: pd.DataFrame, axes: Axes, terrain: pd.DataFrame) -> dict[str, Reach]:
     """Reach of every prediction expedition that some kind can go on (by gap id); planning runs nothing."""
     by_id = dict(zip(results["id"], results["prediction"])) if "prediction" in results else {}
-    index = product_index(axes, terrain)
+    index = axes.grid
     out = {}
     for g in gaps:
         if g.kind in PREDICTION_GAPS and by_id.get(g.result) is not None:

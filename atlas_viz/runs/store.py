@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from atlas_viz.terrain.axes import Axes, cell_codes, product_index
+from atlas_viz.terrain.axes import Axes
 from atlas_viz.core.problems import Problem
 from atlas_viz.coverage.regions import stable_jitter
 from atlas_viz.io.atomic import FolderLock, atomic_write, atomic_write_text, clean_temporaries
@@ -320,8 +320,9 @@ def empty_runs(axes: Axes) -> pd.DataFrame:
 
 
 def cell_lookup(axes: Axes) -> np.ndarray:
-    """Array from a flat index of value codes (over the full product of axes) to cell id, -1 if impossible."""
-    return product_index(axes, cell_codes(axes)).ravel()
+    """Array from a flat index of value codes (over the full product of axes) to cell id, -1 if impossible:
+    the axes' one grid index (``Axes.grid``), flattened."""
+    return axes.grid.ravel()
 
 
 def run_codes(runs: pd.DataFrame, axes: Axes, lookup: np.ndarray | None = None) -> tuple[np.ndarray, pd.Series]:

@@ -191,57 +191,7 @@ def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
 
     if not isinstance(data, dict) or not isinstance(data.get("axes"), list) or not data["axes"]:
         raise DataError([Problem(file, "", "axes", "the file must be a map with a non-empty list 'axes'")])
-    axes: list[Axis] = []
-    for i, raw in enumerate(data["axes"]):
-        entry = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i + 1}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            bad(entry, "name", "each axis needs a text 'name'")
-            continue
-        kind = raw.get("kind", "nominal")
-        if kind not in AXIS_KINDS:
-            bad(entry, "kind", expected_one_of("kind", kind, AXIS_KINDS))
-        values = []
-        raw_values = raw.get("values")
-        if not isinstance(raw_values, list) or not raw_values:
-            bad(entry, "values", "must be a non-empty list")
-            continue
-        for j, v in enumerate(raw_values):
-            if not isinstance(v, dict) or not isinstance(v.get("name"), str):
-                bad(entry, f"values[{j}]", "each value needs a text 'name'")
-                continue
-            b = v.get("bin")
-            if b is not None:
-                ok = (isinstance(b, list) and len(b) == 2
-                      and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b)
-                      and b[0] < b[1])
-                if not ok:
-                    bad(entry, f"values.{v['name']}.bin", f"must be [low, high) with low < high; got {show_value(b)}")
-                    b = None
-                else:
-                    b = (float(b[0]), float(b[1]))
-            rel = v.get("relevance", 0.5)
-            if not isinstance(rel, (int, float)) or not 0 <= rel <= 1:
-                bad(entry, f"values.{v['name']}.relevance", f"must be a number from 0 to 1; got {show_value(rel)}")
-                rel = 0.5
-            values.append(AxisValue(v["name"], str(v.get("description", "")), float(rel), b))
-        names = [v.name for v in values]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
-            bad(entry, "values", f"value '{dup}' is listed twice")
-        weight = raw.get("weight", 1.0)
-        if not isinstance(weight, (int, float)) or weight <= 0 or math.isinf(weight):
-            bad(entry, "weight", f"must be a positive number; got {show_value(weight)}")
-            weight = 1.0
-        default = raw.get("default")
-        if default is not None and default not in names:
-            bad(entry, "default", expected_one_of("default", default, names))
-            default = None
-        reference = raw.get("reference") or {}
-        if not isinstance(reference, dict):
-            bad(entry, "reference", "must be a map of value -> number")
-            reference = {}
-        near = _parse_neighbours(raw.get("neighbours"), names, lambda fld, msg, e=entry: bad(e, fld, msg))
-        axes.append(Axis(raw["name"], str(raw.get("description", "")), kind, tuple(values), float(weight),
-                         str(raw.get("unit", "")), dict(reference), default, near))
+    axes = [a for a in (_parse_axis(raw, i, bad) for i, raw in enumerate(data["axes"])) if a is not None]
     axis_names = [a.name for a in axes]
     for dup in sorted({n for n in axis_names if axis_names.count(n) > 1}):
         bad(dup, "name", "axis is defined twice")
@@ -292,6 +242,59 @@ def parse_axes(data: object, file: str = "axes.yaml", digest: str = "") -> Axes:
     if problems:
         raise DataError(problems)
     return Axes(tuple(axes), observables, map_types, tuple(rules), digest)
+
+
+def _parse_axis(raw: object, i: int, bad) -> Axis | None:
+    """One axis of axes.yaml, checked; problems go to ``bad(entry, field, message)``; None when unusable."""
+    entry = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i + 1}"
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        bad(entry, "name", "each axis needs a text 'name'")
+        return None
+    kind = raw.get("kind", "nominal")
+    if kind not in AXIS_KINDS:
+        bad(entry, "kind", expected_one_of("kind", kind, AXIS_KINDS))
+    values = []
+    raw_values = raw.get("values")
+    if not isinstance(raw_values, list) or not raw_values:
+        bad(entry, "values", "must be a non-empty list")
+        return None
+    for j, v in enumerate(raw_values):
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+            bad(entry, f"values[{j}]", "each value needs a text 'name'")
+            continue
+        b = v.get("bin")
+        if b is not None:
+            ok = (isinstance(b, list) and len(b) == 2
+                  and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b)
+                  and b[0] < b[1])
+            if not ok:
+                bad(entry, f"values.{v['name']}.bin", f"must be [low, high) with low < high; got {show_value(b)}")
+                b = None
+            else:
+                b = (float(b[0]), float(b[1]))
+        rel = v.get("relevance", 0.5)
+        if not isinstance(rel, (int, float)) or not 0 <= rel <= 1:
+            bad(entry, f"values.{v['name']}.relevance", f"must be a number from 0 to 1; got {show_value(rel)}")
+            rel = 0.5
+        values.append(AxisValue(v["name"], str(v.get("description", "")), float(rel), b))
+    names = [v.name for v in values]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        bad(entry, "values", f"value '{dup}' is listed twice")
+    weight = raw.get("weight", 1.0)
+    if not isinstance(weight, (int, float)) or weight <= 0 or math.isinf(weight):
+        bad(entry, "weight", f"must be a positive number; got {show_value(weight)}")
+        weight = 1.0
+    default = raw.get("default")
+    if default is not None and default not in names:
+        bad(entry, "default", expected_one_of("default", default, names))
+        default = None
+    reference = raw.get("reference") or {}
+    if not isinstance(reference, dict):
+        bad(entry, "reference", "must be a map of value -> number")
+        reference = {}
+    near = _parse_neighbours(raw.get("neighbours"), names, lambda fld, msg, e=entry: bad(e, fld, msg))
+    return Axis(raw["name"], str(raw.get("description", "")), kind, tuple(values), float(weight),
+                     str(raw.get("unit", "")), dict(reference), default, near)
 
 
 def _parse_neighbours(raw: object, names: list[str], bad) -> tuple[tuple[str, str, str], ...]:
