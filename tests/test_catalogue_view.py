@@ -4,14 +4,13 @@ import base64
 
 import numpy as np
 import pytest
+from conftest import BUNDLED
+from test_app import map_spec, run_app
 
 from atlas_viz.atlas import load_atlas
 from atlas_viz.catalogue.filters import Filters, apply_filters
 from atlas_viz.core.text import pretty
 from atlas_viz.figures.tables import catalogue_table
-
-from conftest import BUNDLED
-from test_app import map_spec, run_app
 
 
 @pytest.fixture(autouse=True)

@@ -3,13 +3,12 @@ import json
 import textwrap
 
 import pytest
+from conftest import make_data
 
 from atlas_viz.catalogue.filters import Filters, apply_filters
 from atlas_viz.catalogue.loader import parse_results_text
 from atlas_viz.catalogue.search import SearchIndex, normalise, parse_query, rank_results
 from atlas_viz.cli.main import main
-
-from conftest import make_data
 
 
 def entry(rid: str, claim: str, title: str, authors: str = "A. Author", aliases: str = "", notes: str = "") -> str:

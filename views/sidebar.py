@@ -6,7 +6,7 @@ import streamlit as st
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.figures.maps import MAP_TYPE_STYLE
 from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES, VERDICTS
-from atlas_viz.core.text import pretty  # noqa: F401  (other views import it from here too)
+from atlas_viz.core.text import pretty  # also imported from here by the other views
 
 from .state import LAYERS, VIEWS
 

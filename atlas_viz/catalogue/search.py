@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -84,9 +85,11 @@ EXPANSIONS: dict[str, tuple[str, ...]] = {
 CASE_SENSITIVE: dict[str, str] = {"uP": "mup", "muP": "mup", "μP": "mup", "µP": "mup"}
 """Spellings whose meaning depends on case, read before casefolding ('uP' is µP; 'up' is a word)."""
 
-STOP_WORDS = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or over that the their this to under "
-    "with without which while when where than then these those we our can also via such".split())
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it", "its",
+    "of", "on", "or", "over", "that", "the", "their", "this", "to", "under", "with", "without", "which", "while",
+    "when", "where", "than", "then", "these", "those", "we", "our", "can", "also", "via", "such"))
+"""A short list on purpose: general English lists drop words the field uses ('top', 'full', 'system')."""
 _CHARS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "μ": "mu", "µ": "mu",
                         "∞": " infinite ", "×": " "})
 _WORD = re.compile(r"[a-z0-9]+")
@@ -137,7 +140,7 @@ def analyse(text: str) -> list[str]:
     terms: list[str] = []
     for seg in text.split("|"):
         words = [w for w in seg.split() if w not in STOP_WORDS]
-        terms += words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        terms += words + [f"{a} {b}" for a, b in pairwise(words)]
     return terms
 
 
@@ -196,7 +199,7 @@ class SearchIndex:
         self.typo_similarity = typo_similarity
         self.rank_weights = rank_weights
 
-    def fit(self, results: pd.DataFrame) -> "SearchIndex":
+    def fit(self, results: pd.DataFrame) -> SearchIndex:
         """Learn the vocabularies and document vectors of ``results`` (needs an ``id`` column)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
