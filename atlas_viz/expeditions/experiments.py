@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from atlas_viz.expeditions.kinds import CANONICAL, get_kind
-from atlas_viz.expeditions.sweeps import RunReport, sweep
+from atlas_viz.expeditions.sweeps import RunReport, check_sweep_args, sweep
 from atlas_viz.terrain.axes import Axes
 
 SOURCE = "expeditions"
@@ -121,6 +121,7 @@ def run_experiments(data_dir: Path | str, axes: Axes, tasks: Sequence[Task], bud
     from atlas_viz.expeditions.runner import code_version, source_meta
     from atlas_viz.runs.store import save_runs
 
+    check_sweep_args(budget, max_runs, workers, scheduler)
     check_tasks(tasks)
     version = code_version()
     meta = source_meta(command, version)

@@ -53,8 +53,11 @@ def check_sweep_args(budget: float, max_runs: int | None = None, workers: int = 
         raise ValueError("give either workers (local processes) or a scheduler (a Dask cluster), not both")
 
 
-def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT) -> Any:
-    """A ``distributed.Client`` on ``scheduler``; ValueError if it cannot be reached within ``timeout`` s."""
+def connect(scheduler: str, timeout: float | None = None) -> Any:
+    """A ``distributed.Client`` on ``scheduler``; ValueError if it cannot be reached within ``timeout`` s
+    (default :data:`CONNECT_TIMEOUT`)."""
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    _probe(scheduler, timeout)
     try:
         from distributed import Client
     except ImportError as err:  # pragma: no cover - distributed is in requirements.txt
@@ -62,6 +65,23 @@ def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT) -> Any:
     try:
         return Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({err}); "
+                         "start one with `dask scheduler` and `dask worker ADDRESS`, or check the address") from err
+
+
+def _probe(scheduler: str, timeout: float) -> None:
+    """Fail fast on a TCP address nobody listens on (the Dask client would retry until its timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not scheduler.startswith(("tcp://", "tls://")) and "://" in scheduler:
+        return                                  # inproc:// and others: left to the client
+    where = urlsplit(scheduler if "://" in scheduler else "tcp://" + scheduler)
+    try:
+        port = where.port or 8786
+        with socket.create_connection((where.hostname or "127.0.0.1", port), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
         raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({err}); "
                          "start one with `dask scheduler` and `dask worker ADDRESS`, or check the address") from err
 

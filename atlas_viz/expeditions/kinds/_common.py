@@ -6,6 +6,7 @@ kinds (the CLI, the app, the ranking) never pays for loading PyTorch.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,16 @@ def check_config(kind: str, config: dict, defaults: dict) -> dict:
             raise ValueError(f"experiment kind {kind!r}: config {key!r} must be finite; got {value!r}")
         out[key] = value
     return out
+
+
+def layer_sizes(d_in: int, width: int, depth: int, d_out: int) -> list[int]:
+    """Units per layer of an MLP with ``depth`` hidden layers of ``width``: [d_in, width, ..., d_out]."""
+    return [d_in] + [width] * depth + [d_out]
+
+
+def count_params(sizes: list[int], bias: bool = True) -> int:
+    """Trained parameters of the dense layers between consecutive ``sizes`` (weights, and biases if ``bias``)."""
+    return int(sum((a + int(bias)) * b for a, b in pairwise(sizes)))
 
 
 def digits(n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

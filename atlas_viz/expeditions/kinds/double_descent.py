@@ -51,7 +51,7 @@ def _checked(config: dict) -> dict:
 
 
 def n_train(cfg: dict) -> int:
-    return max(1, int(round(cfg["samples_per_param"] * cfg["features"])))
+    return max(1, round(cfg["samples_per_param"] * cfg["features"]))
 
 
 def canonical(config: dict) -> dict:

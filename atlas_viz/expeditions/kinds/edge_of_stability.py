@@ -20,22 +20,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from atlas_viz.expeditions.kinds._common import check_config, digits, torch_for
+from atlas_viz.expeditions.kinds._common import check_config, count_params, digits, layer_sizes, torch_for
 
 NAME = "edge_of_stability"
 METRICS = ("sharpness_max", "sharpness_lr_over_2", "sharpness_init", "sharpness_end", "train_loss_end")
 OBSERVABLES = ("training_dynamics", "loss_landscape", "stability")
 DEFAULTS = {"width": 32, "depth": 2, "lr": 0.05, "steps": 1500, "n_train": 500, "every": 50, "power_iters": 20}
 TINY = {"width": 8, "depth": 1, "steps": 30, "n_train": 40, "every": 10, "power_iters": 8}
-RANGES = {"lr": ("lr", [0.01, 0.02, 0.04, 0.08, 0.12, 0.16, 0.24, 0.32]),
+RANGES = {"lr": ("lr", [0.01, 0.02, 0.04, 0.08, 0.12, 0.16, 0.24, 0.32, 0.48, 0.64]),
           "width_units": ("width", [16, 32, 64, 128])}
 """Canonical quantity -> (config key, values a sweep takes)."""
 PAIRED: dict = {}
 
 
 def params(cfg: dict) -> int:
-    sizes = [64] + [cfg["width"]] * cfg["depth"] + [10]
-    return int(sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
+    return count_params(layer_sizes(64, cfg["width"], cfg["depth"], 10))
 
 
 def canonical(config: dict) -> dict:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from atlas_viz.expeditions.kinds._common import check_config, first_at_least, torch_for
+from atlas_viz.expeditions.kinds._common import check_config, count_params, first_at_least, layer_sizes, torch_for
 
 NAME = "grokking"
 METRICS = ("memorization_step", "grokking_step", "grokking_delay", "train_acc_end", "test_acc_end")
@@ -37,21 +37,20 @@ PAIRED: dict = {}
 def split(p: int, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the p*p pairs in the training set and in the test set, drawn with ``seed``."""
     order = np.random.default_rng(seed).permutation(p * p)
-    n_train = int(round(train_fraction * p * p))
+    n_train = round(train_fraction * p * p)
     if not 1 <= n_train < p * p:
         raise ValueError(f"grokking: train_fraction must leave at least one pair on each side; got {train_fraction}")
     return order[:n_train], order[n_train:]
 
 
 def params(cfg: dict) -> int:
-    sizes = [2 * cfg["p"]] + [cfg["width"]] * cfg["depth"] + [cfg["p"]]
-    return int(sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
+    return count_params(layer_sizes(2 * cfg["p"], cfg["width"], cfg["depth"], cfg["p"]))
 
 
 def canonical(config: dict) -> dict:
     """Where a run lands and the canonical quantities its config carries."""
     cfg = check_config(NAME, config, DEFAULTS)
-    n_train = int(round(cfg["train_fraction"] * cfg["p"] ** 2))
+    n_train = round(cfg["train_fraction"] * cfg["p"] ** 2)
     p = params(cfg)
     return {"task": "algorithmic", "architecture": "shallow_net" if cfg["depth"] == 1 else "mlp",
             "optimizer": "adaptive", "parameterization": "standard", "width_units": cfg["width"],

@@ -19,9 +19,18 @@ learning-rate bin follows ``lr`` / 0.1 (the default 0.025 is ``small``).
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
-from atlas_viz.expeditions.kinds._common import check_config, digits, gaussian_task, torch_for
+from atlas_viz.expeditions.kinds._common import (
+    check_config,
+    count_params,
+    digits,
+    gaussian_task,
+    layer_sizes,
+    torch_for,
+)
 
 NAME = "lazy_training"
 METRICS = ("weight_change_rel", "ntk_change_rel", "train_loss_end")
@@ -31,7 +40,7 @@ D_GAUSS = 20
 DEFAULTS = {"task": "teacher_student", "width": 256, "depth": 1, "lr": 0.025, "steps": 400, "n_train": 64,
             "n_probe": 8}
 TINY = {"width": 16, "steps": 10, "n_train": 16, "n_probe": 4}
-RANGES = {"width_units": ("width", [16, 32, 64, 128, 256, 512, 1024, 2048])}
+RANGES = {"width_units": ("width", [16, 32, 64, 128, 256, 512, 1024, 1536, 2048])}
 """Canonical quantity -> (config key, values a sweep takes); 2048 hidden units x 2 layers on digits take ~15 s."""
 PAIRED: dict = {}
 
@@ -45,8 +54,7 @@ def _dims(cfg: dict) -> tuple[int, int]:
 
 def params(cfg: dict) -> int:
     d_in, d_out = _dims(cfg)
-    sizes = [d_in] + [cfg["width"]] * cfg["depth"] + [d_out]
-    return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
+    return count_params(layer_sizes(d_in, cfg["width"], cfg["depth"], d_out), bias=False)
 
 
 def canonical(config: dict) -> dict:
@@ -74,7 +82,7 @@ def _forward(torch, weights: list, x):
     return h @ weights[-1] / np.sqrt(weights[-1].shape[0])
 
 
-def _ntk(torch, weights: list, probe) -> "np.ndarray":
+def _ntk(torch, weights: list, probe) -> np.ndarray:
     """Empirical NTK on the probe inputs, of the output summed over units / sqrt(units)."""
     rows = []
     for i in range(len(probe)):
@@ -92,8 +100,8 @@ def run(config: dict, seed: int) -> dict[str, float]:
     d_in, d_out = _dims(cfg)
     x_np, y_np = _data(cfg, seed)
     x, y = torch.as_tensor(x_np), torch.as_tensor(y_np)
-    sizes = [d_in] + [cfg["width"]] * cfg["depth"] + [d_out]
-    weights = [torch.randn(a, b, requires_grad=True) for a, b in zip(sizes[:-1], sizes[1:])]
+    sizes = layer_sizes(d_in, cfg["width"], cfg["depth"], d_out)
+    weights = [torch.randn(a, b, requires_grad=True) for a, b in pairwise(sizes)]
     start = [w.detach().clone() for w in weights]
     probe = x[:cfg["n_probe"]]
     k0 = _ntk(torch, weights, probe)

@@ -20,9 +20,11 @@ drifts, typically down, under standard parameterization; Yang et al. 2022). Land
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
-from atlas_viz.expeditions.kinds._common import check_config, digits, torch_for
+from atlas_viz.expeditions.kinds._common import check_config, count_params, digits, layer_sizes, torch_for
 
 NAME = "lr_transfer"
 METRICS = ("train_loss_end", "test_loss", "test_error")
@@ -40,8 +42,7 @@ PAIRED = {"lr": ("width_units", "parameterization"), "width_units": ("lr", "para
 
 
 def params(cfg: dict) -> int:
-    sizes = [64] + [cfg["width"]] * cfg["depth"] + [10]
-    return int(sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
+    return count_params(layer_sizes(64, cfg["width"], cfg["depth"], 10))
 
 
 def _checked(config: dict) -> dict:
@@ -64,8 +65,8 @@ def canonical(config: dict) -> dict:
 
 def _build(torch, cfg: dict) -> tuple[list, list, float]:
     """(layers, Adam parameter groups, readout multiplier) for the configured parameterization."""
-    sizes = [64] + [cfg["width"]] * cfg["depth"] + [10]
-    layers = [torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+    sizes = layer_sizes(64, cfg["width"], cfg["depth"], 10)
+    layers = [torch.nn.Linear(a, b) for a, b in pairwise(sizes)]
     mup = cfg["parameterization"] == "mup"
     ratio = cfg["base_width"] / cfg["width"]
     with torch.no_grad():
