@@ -4,6 +4,8 @@ import textwrap
 
 import pytest
 from conftest import make_data
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from atlas_viz.catalogue.filters import Filters, apply_filters
 from atlas_viz.catalogue.loader import parse_results_text
@@ -161,3 +163,16 @@ def test_contribute_form_carries_aliases(axes):
     assert entry["aliases"] == ["EoS", "edge of stability"]
     assert entry_to_form(entry)["aliases"] == "EoS, edge of stability"
     assert "aliases:" in entry_yaml(entry) and "aliases" not in build_entry({"id": "x2020_y"}, axes)
+
+
+def test_hostile_and_huge_queries_are_plain_text(index):
+    assert ids(index, "(.*)[" * 50) == []
+    assert ids(index, "<script>alert(1)</script> grokking")[:1] == ["power2022_delayed"]
+    assert index.search("grokking " + "zzzz " * 10_000)["id"].tolist()[:1] == ["power2022_delayed"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=80))
+def test_any_text_searches_without_error(index, query):
+    hits = index.search(query)
+    assert list(hits.columns) == ["id", "score"] and ((hits["score"] > 0) & (hits["score"] <= 1.0001)).all()

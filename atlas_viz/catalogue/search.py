@@ -96,6 +96,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 MIN_CHAR_TOKEN = 4
 """Query words shorter than this match whole words only (no character n-grams, no typo correction)."""
+MAX_QUERY_CHARS = 300
+"""A longer query is cut here (a search is a few words; a pasted page should not cost seconds)."""
 SEARCH_HIGHLIGHT = 5
 """How many of the best hits the map rings and zooms to."""
 TYPO_CANDIDATES = 8
@@ -238,7 +240,7 @@ class SearchIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """The relevance of every fitted result to ``query``, from 0 (unrelated) to 1."""
-        norm = normalise(query)
+        norm = normalise(str(query)[:MAX_QUERY_CHARS])
         if not norm or not len(self.ids_):
             return np.zeros(len(self.ids_))
         fixes = self.corrections(norm)
