@@ -15,7 +15,7 @@ def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int], sb=None)
     """The view switch, filters and layers, drawn into ``sb`` (default: the sidebar)."""
     sb = st.sidebar if sb is None else sb
     sb.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", horizontal=False)
-    sb.text_input("Search claims, authors, titles, short names", key="f_q",
+    sb.text_input("Search claims, authors, titles, short names", key="f_q", max_chars=200,
                   placeholder="e.g. EoS, µP, lazy training, grokking, Jacot",
                   help="Ranked by relevance over claims, titles, authors, notes and short names. Abbreviations "
                        "(EoS, PL, µP or muP, NTK, NNGP, DD) and synonyms (rich regime = feature learning) are "
