@@ -341,3 +341,93 @@ def test_smith_john_stays_one_author_and_unbalanced_braces_do_not_break_the_file
     assert [str(p) for p in entry.persons["author"]] == ["Smith, John", "Lovelace, Ada", "{Smith and Wesson}"]
     assert bib_decode(entry.fields["title"]) == "On {things"
     assert "author = {Smith, John and Lovelace, Ada and {Smith and Wesson}}" in bib
+
+
+# ---- loaders with limits: aliases, Parquet cells of any kind, stored sources with damaged files ------------
+
+EXAMPLES.update({"aliases": 80, "parquet_import": 40, "stored_source": 12})
+N_CASES = sum(EXAMPLES.values())
+ALIAS_DOC = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(1, 12), st.booleans()), min_size=1,
+                     max_size=8).map(lambda levels: "".join(
+                         f"{name}{i}: &{name}{i} " + ("{<<: *" + f"{name}{i - 1}, k: 1}}" if merge and i > 1 else
+                                                      "[" + ", ".join([f"*{name}{i - 1}" if i > 1 else "x"] * n) + "]")
+                         + "\n" for i, (name, n, merge) in enumerate(levels, 1)))
+
+
+@fuzz("aliases")
+@given(text=st.one_of(ALIAS_DOC, st.tuples(ALIAS_DOC, YAMLISH).map("".join)))
+def test_aliases_and_merge_keys_load_within_bounds_or_are_named(text):
+    from atlas_viz.io.yamlio import EXPANSION_FLOOR, EXPANSION_PER_BYTE, parse_yaml_text
+
+    data, problems = parse_yaml_text(text, "a.yaml")
+    located(problems, "a.yaml")
+    if problems:
+        event("refused")
+        return
+    stack, seen = [data], 0
+    while stack:                                         # the tree as the loader's callers would walk it
+        node = stack.pop()
+        seen += 1
+        stack += list(node.values()) + list(node) if isinstance(node, dict) else node if isinstance(node, list) else []
+        assert seen <= 2 * max(EXPANSION_FLOOR, EXPANSION_PER_BYTE * len(text)) + 10
+    event("loaded")
+
+
+PARQUET_CELL = st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), JUNK_TEXT,
+                         st.sampled_from(["adam", "sgd", "NA", "128"]))
+PARQUET_COLUMN = st.one_of(st.lists(PARQUET_CELL, min_size=3, max_size=3),
+                           st.lists(st.lists(st.integers(0, 3), max_size=2), min_size=3, max_size=3),
+                           st.lists(st.binary(max_size=6), min_size=3, max_size=3),
+                           st.lists(st.dictionaries(st.sampled_from(["k"]), st.integers(0, 2)), min_size=3, max_size=3))
+
+
+@fuzz("parquet_import")
+@given(columns=st.dictionaries(st.sampled_from(COLUMNS + ["x"]), PARQUET_COLUMN, max_size=6))
+def test_run_importer_names_any_parquet_table_it_cannot_use(columns):
+    import io
+
+    import pandas as pd
+
+    from atlas_viz.runs.importer import import_table
+    from atlas_viz.runs.mapping import parse_mapping
+
+    mapping, _ = parse_mapping(GOOD_MAPPING, "m.yaml", AXES)
+    buf = io.BytesIO()
+    try:
+        pd.DataFrame(columns or {"x": [1, 2, 3]}).to_parquet(buf)
+    except Exception:  # pyarrow refuses some mixes (text and numbers in one column): not a table to import
+        event("not writable as Parquet")
+        return
+    result = import_table(buf.getvalue(), mapping, AXES, "runs.parquet")
+    located(result.problems, "runs.parquet")
+    event("some rows imported" if len(result.table) else "no row imported")
+
+
+@fuzz("stored_source")
+@given(damage=st.sampled_from(["table", "part", "source", "none"]), junk=st.binary(max_size=40),
+       n_parts=st.integers(0, 2))
+def test_a_damaged_stored_source_is_named_and_the_others_still_load(tmp_path_factory, damage, junk, n_parts):
+    import pandas as pd
+
+    from atlas_viz.runs.store import PARTS_DIR, SOURCE_FILE, TABLE_FILE, load_runs, save_runs
+
+    data = tmp_path_factory.mktemp("d")
+    meta = {"name": "s", "license": "CC0-1.0", "metrics": ["m"]}
+    save_runs(data, "good", pd.DataFrame({"run_id": ["g"], "m": [1.0]}), meta)
+    folder = save_runs(data, "hurt", pd.DataFrame({"run_id": ["a"], "m": [1.0]}), meta)
+    for k in range(n_parts):
+        save_runs(data, "hurt", pd.DataFrame({"run_id": [f"p{k}"], "m": [2.0]}), meta, append=True)
+    parts = sorted((folder / PARTS_DIR).glob("*.parquet")) if (folder / PARTS_DIR).is_dir() else []
+    target = {"table": folder / TABLE_FILE, "source": folder / SOURCE_FILE,
+              "part": parts[0] if parts else None}.get(damage)
+    if target is not None:
+        target.write_bytes(junk)
+    runset = load_runs(data, AXES)
+    assert "good" in runset.sources and (runset.runs["source"] == "good").sum() == 1
+    if damage == "none":
+        assert not runset.problems and (runset.runs["source"] == "hurt").sum() == 1 + n_parts
+    elif "hurt" not in runset.sources:                   # the table or source.yaml is damaged: named, skipped
+        assert any("hurt" in p.file for p in runset.problems)
+    else:                                                # a damaged part: named, its run left out, the rest kept
+        assert (runset.runs["source"] == "hurt").sum() >= n_parts
+        assert not any(p.file.endswith(".parquet") for p in runset.problems) or damage == "part"

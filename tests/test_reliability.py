@@ -13,7 +13,7 @@ import yaml
 
 from atlas_viz.io.atomic import STALE_TMP_SECONDS, FolderLock, atomic_write_text, temporaries
 from atlas_viz.io.fingerprint import data_fingerprint, runs_fingerprint
-from atlas_viz.runs.store import (MAX_PARTS, PARTS_DIR, SOURCE_FILE, TABLE_FILE, compact_runs, load_runs,
+from atlas_viz.runs.store import (PARTS_DIR, SOURCE_FILE, TABLE_FILE, compact_runs, load_runs,
                                   read_source_table, save_runs, source_dir)
 
 META = {"name": "sweep", "license": "CC0-1.0", "metrics": ["loss"]}
@@ -56,10 +56,10 @@ def test_three_concurrent_appends_of_many_rows_keep_every_row(tmp_path):
 
 
 def test_two_concurrent_expedition_style_appends_lose_nothing(tmp_path):
-    _concurrently(tmp_path, [("x", 1, 25), ("y", 1, 25)])  # one run per append, as a sweep saves them
+    _concurrently(tmp_path, [("x", 1, 12), ("y", 1, 12)])  # one run per append, as a sweep saves them
     table = read_source_table(tmp_path, "sweep")
-    assert sorted(table["run_id"]) == sorted([f"x{k}-0" for k in range(25)] + [f"y{k}-0" for k in range(25)])
-    assert meta_of(tmp_path)["rows"] == 50
+    assert sorted(table["run_id"]) == sorted([f"x{k}-0" for k in range(12)] + [f"y{k}-0" for k in range(12)])
+    assert meta_of(tmp_path)["rows"] == 24
 
 
 def test_an_append_writes_only_its_rows_and_never_rewrites_the_base(tmp_path):
@@ -88,7 +88,11 @@ def test_appending_other_metrics_keeps_the_old_ones(tmp_path):
     assert table["loss"].notna().sum() == 3 and table["acc"].notna().sum() == 2
 
 
-def test_parts_are_folded_beyond_the_limit_and_compaction_keeps_every_row(tmp_path):
+def test_parts_are_folded_beyond_the_limit_and_compaction_keeps_every_row(tmp_path, monkeypatch):
+    import atlas_viz.runs.store as store
+
+    monkeypatch.setattr(store, "MAX_PARTS", 4)
+    MAX_PARTS = store.MAX_PARTS
     save_runs(tmp_path, "sweep", rows("base", 4), META)
     for k in range(MAX_PARTS + 3):
         save_runs(tmp_path, "sweep", rows(f"p{k}-", 1), META, append=True)
@@ -365,3 +369,30 @@ def test_the_upload_reads_a_nested_parquet_column_without_a_traceback(tmp_path, 
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert "nested.parquet: 3 columns, 2 rows" in " ".join(str(c.value) for c in at.caption)
+
+
+def test_a_damaged_part_leaves_only_its_runs_out_and_is_named(tmp_path):
+    folder = save_runs(tmp_path, "sweep", rows("r", 3), META)
+    save_runs(tmp_path, "sweep", rows("p", 2), META, append=True)
+    save_runs(tmp_path, "sweep", rows("q", 1), META, append=True)
+    first = sorted((folder / PARTS_DIR).glob("*.parquet"))[0]
+    first.write_bytes(b"not parquet")
+    runset = load_runs(tmp_path, _axes())
+    assert sorted(runset.runs["run_id"]) == ["q0", "r0", "r1", "r2"]
+    assert [p.file for p in runset.problems] == [f"runs/sweep/parts/{first.name}"]
+    with pytest.raises(Exception):
+        compact_runs(tmp_path, "sweep")                  # never folds a source it cannot read whole
+    assert first.exists()
+
+
+def test_small_parts_are_merged_into_one_part_while_the_base_is_larger(tmp_path, monkeypatch):
+    import atlas_viz.runs.store as store
+
+    monkeypatch.setattr(store, "MAX_PARTS", 4)
+    folder = save_runs(tmp_path, "sweep", rows("base", 100), META)
+    base = (folder / TABLE_FILE).stat()
+    for k in range(5):
+        save_runs(tmp_path, "sweep", rows(f"p{k}-", 2), META, append=True)
+    assert (folder / TABLE_FILE).stat().st_ino == base.st_ino          # the base was not rewritten
+    assert len(meta_of(tmp_path)["parts"]) == 1 and meta_of(tmp_path)["rows"] == 110
+    assert len(read_source_table(tmp_path, "sweep")) == 110

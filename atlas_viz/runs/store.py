@@ -192,13 +192,28 @@ def _base_current(folder: Path, meta: dict) -> bool:
     return stored == str(meta["base"])
 
 
-def _read_committed(folder: Path, meta: dict) -> pd.DataFrame:
-    """Base table plus the parts ``meta`` lists, later rows replacing earlier ones with the same run_id."""
+def _read_committed(folder: Path, meta: dict, problems: list[Problem] | None = None) -> pd.DataFrame:
+    """Base table plus the parts ``meta`` lists, later rows replacing earlier ones with the same run_id.
+
+    With ``problems`` a part that cannot be read is reported there and skipped (the other runs still
+    load); without, it raises (a compaction must not fold a source it cannot read whole).
+    """
     base = pd.read_parquet(folder / TABLE_FILE)
     parts = list(meta.get("parts") or []) if _base_current(folder, meta) else []
     if not parts:
         return base
-    frames = [base, *(pd.read_parquet(folder / PARTS_DIR / p) for p in parts)]
+    frames = [base]
+    for p in parts:
+        try:
+            frames.append(pd.read_parquet(folder / PARTS_DIR / p))
+        except FileNotFoundError:
+            raise  # a compaction removed it meanwhile: the reader reads the source again
+        except Exception as err:  # pyarrow raises many types on a damaged file
+            if problems is None:
+                raise
+            problems.append(Problem(f"{RUNS_DIR}/{folder.name}/{PARTS_DIR}/{p}", "", "",
+                                    f"cannot be read ({err}); its runs are left out: remove it from 'parts' in "
+                                    f"{SOURCE_FILE}, or import them again"))
     table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     return table.drop_duplicates("run_id", keep="last").reset_index(drop=True)
 
@@ -264,9 +279,9 @@ def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:
     root = Path(data_dir) / RUNS_DIR
     for meta_path in sorted(root.glob(f"*/{SOURCE_FILE}")):
         slug = meta_path.parent.name
-        meta, table, problem = read_source(meta_path.parent)
-        if problem is not None:
-            problems.append(problem)
+        meta, table, source_problems = read_source(meta_path.parent)
+        problems += source_problems
+        if table is None:
             continue
         table = table.copy()
         table.insert(0, "source", slug)
@@ -282,8 +297,9 @@ def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:
     return RunSet(runs, sources, problems)
 
 
-def read_source(folder: Path) -> tuple[dict, pd.DataFrame | None, Problem | None]:
-    """(metadata, table, None) of one stored source, or ({}, None, problem) when it cannot be read.
+def read_source(folder: Path) -> tuple[dict, pd.DataFrame | None, list[Problem]]:
+    """(metadata, table, problems) of one stored source; the table is None when the source cannot be read
+    (a damaged part only leaves its own runs out, and is among the problems).
 
     Needs no lock: ``source.yaml`` names only complete files, and when a compaction removes a part while
     it is read the source is read again (up to :data:`READ_RETRIES` times).
@@ -294,23 +310,24 @@ def read_source(folder: Path) -> tuple[dict, pd.DataFrame | None, Problem | None
         meta, meta_problems = read_yaml(folder / SOURCE_FILE)
         if meta_problems or not isinstance(meta, dict):
             msgs = [p.message for p in meta_problems] or ["must be a map with name, license and metrics"]
-            return {}, None, Problem(where, "", "", "; ".join(msgs))
+            return {}, None, [Problem(where, "", "", "; ".join(msgs))]
+        problems: list[Problem] = []
         try:
-            return meta, _read_committed(folder, meta), None
+            return meta, _read_committed(folder, meta, problems), problems
         except FileNotFoundError as err:
             if attempt + 1 < READ_RETRIES and (folder / TABLE_FILE).is_file():
                 continue  # a writer folded the parts meanwhile: read its new source.yaml
-            return {}, None, Problem(f"{RUNS_DIR}/{slug}", "", "", f"cannot be read: {err}")
+            return {}, None, [Problem(f"{RUNS_DIR}/{slug}", "", "", f"cannot be read: {err}")]
         except Exception as err:  # a corrupt table must not sink the other sources; pyarrow raises many types
-            return {}, None, Problem(f"{RUNS_DIR}/{slug}/{TABLE_FILE}", "", "", f"cannot be read: {err}")
-    return {}, None, Problem(f"{RUNS_DIR}/{slug}", "", "", "kept changing while it was read")
+            return {}, None, [Problem(f"{RUNS_DIR}/{slug}/{TABLE_FILE}", "", "", f"cannot be read: {err}")]
+    return {}, None, [Problem(f"{RUNS_DIR}/{slug}", "", "", "kept changing while it was read")]
 
 
 def read_source_table(data_dir: Path | str, slug: str) -> pd.DataFrame:
-    """Every stored run of one source as one table (base and parts); raises OSError when unreadable."""
-    _meta, table, problem = read_source(source_dir(data_dir, slug))
-    if problem is not None:
-        raise OSError(str(problem))
+    """Every stored run of one source as one table (base and parts); raises OSError when any is unreadable."""
+    _meta, table, problems = read_source(source_dir(data_dir, slug))
+    if problems:
+        raise OSError("; ".join(map(str, problems)))
     return table
 
 
