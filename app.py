@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.atlas import Atlas, load_atlas
+from atlas_viz.atlas import Atlas, load_atlas, with_results
 from atlas_viz.coverage.levels import cell_level, coverage_table, fog_observables
 from atlas_viz.expeditions.ranking import compute_expeditions
 from atlas_viz.expeditions.store import ranking
@@ -62,7 +62,7 @@ DATA = data_dir(_data_arg())
 def get_atlas(path: str, fingerprint: str) -> Atlas:
     atlas = load_atlas(path)
     if not atlas.stale and len(atlas.results):
-        atlas.results = with_result_hover(atlas.results)
+        atlas = with_results(atlas, with_result_hover(atlas.results))
     return atlas
 
 

@@ -1,7 +1,7 @@
 """Everything the views need, loaded from one data directory."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +14,11 @@ from atlas_viz.coverage.regions import region_masks, result_positions
 from atlas_viz.terrain.layout import TerrainLayout, cached_layout, terrain_frame
 
 
-@dataclass
+@dataclass(frozen=True)
 class Atlas:
-    """Axes, catalogue and (when the terrain is built) positions of cells and results."""
+    """Axes, catalogue and (when the terrain is built) positions of cells and results: built once by
+    :func:`load_atlas`, never changed afterwards (a stage that adds columns makes a new one with
+    :func:`with_results`)."""
 
     data_dir: Path
     axes: Axes
@@ -45,16 +47,17 @@ def load_atlas(data_dir: Path | str, layout: TerrainLayout | None = None, place_
     axes = load_axes(data_dir / "axes.yaml")
     catalog = load_catalog(data_dir, axes)
     layout = layout if layout is not None else cached_layout(data_dir, axes)
-    atlas = Atlas(data_dir, axes, catalog, layout, results=catalog.results.copy())
-    if layout is not None and place_results:
-        place(atlas)
-    return atlas
+    if layout is None or not place_results:
+        return Atlas(data_dir, axes, catalog, layout, results=catalog.results.copy())
+    terrain = terrain_frame(axes, layout)
+    masks = region_masks(axes, terrain, catalog.results)
+    masks.flags.writeable = False
+    pos = result_positions(catalog.results, masks, terrain)
+    return Atlas(data_dir, axes, catalog, layout, terrain, masks, pd.concat([catalog.results, pos], axis=1))
 
 
-def place(atlas: Atlas) -> Atlas:
-    """Compute cell positions, region masks and result positions (no UMAP: lookups only)."""
-    atlas.terrain = terrain_frame(atlas.axes, atlas.layout)
-    atlas.masks = region_masks(atlas.axes, atlas.terrain, atlas.catalog.results)
-    pos = result_positions(atlas.catalog.results, atlas.masks, atlas.terrain)
-    atlas.results = pd.concat([atlas.catalog.results, pos], axis=1)
-    return atlas
+def with_results(atlas: Atlas, results: pd.DataFrame) -> Atlas:
+    """The same atlas with a results frame that has columns added (same rows, same order)."""
+    if len(results) != len(atlas.results) or not results["id"].equals(atlas.results["id"]):
+        raise ValueError("with_results: the new frame must hold the same results in the same order")
+    return replace(atlas, results=results)
