@@ -101,5 +101,5 @@ def verdict_table(check: Check) -> pd.DataFrame:
         st = f.statistic
         out.append({"runs": where, "verdict": f.verdict, "n": f.runs,
                     "statistic [95% interval]": f"{st.value:.3g} [{st.low:.3g}, {st.high:.3g}]" if st else "",
-                    "why": f.reason})
+                    "why": f.reason.replace("_", "_\u200b")})  # long names may wrap after an underscore
     return pd.DataFrame(out)
