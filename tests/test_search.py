@@ -176,3 +176,21 @@ def test_hostile_and_huge_queries_are_plain_text(index):
 def test_any_text_searches_without_error(index, query):
     hits = index.search(query)
     assert list(hits.columns) == ["id", "score"] and ((hits["score"] > 0) & (hits["score"] <= 1.0001)).all()
+
+
+def test_the_issue_examples_on_the_bundled_catalogue():
+    from atlas_viz.catalogue.loader import load_catalog
+    from atlas_viz.terrain.axes import load_axes
+
+    from conftest import BUNDLED
+
+    results = load_catalog(BUNDLED, load_axes(BUNDLED / "axes.yaml")).results
+    index = SearchIndex().fit(results)
+    top = {q: list(index.search(q, top=3)["id"]) for q in ("EoS", "PL condition", "µP", "uP", "grokin",
+                                                             "doubel descent", "infinite-width feature learning")}
+    assert "cohen2021_edge_of_stability" in top["EoS"]
+    assert top["PL condition"][0] == "liu2020_pl_overparameterized"
+    assert top["µP"] == top["uP"] and all(rid.startswith("yang") for rid in top["µP"])
+    assert len(index.search("uP")) < 30  # not the 46 claims that contain 'up' somewhere
+    assert "power2022_grokking" in top["grokin"] and "nakkiran2020_deep_double_descent" in top["doubel descent"]
+    assert "yang2021_feature_learning_infinite_width" in top["infinite-width feature learning"]

@@ -118,7 +118,8 @@ def normalise(text: object) -> str:
     raw = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
     raw = " ".join(CASE_SENSITIVE.get(tok, tok) for tok in raw.split())
     s = unicodedata.normalize("NFKC", raw).casefold().translate(_CHARS)
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    if not s.isascii():  # accents off: é -> e
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = _LETTER_DIGIT.sub(" ", s)
     return " ".join(_stem(w) for w in _WORD.findall(s))
 
@@ -146,10 +147,16 @@ def analyse(text: str) -> list[str]:
     return terms
 
 
+_BY_FIRST_WORD: dict[str, list[tuple[str, str]]] = {}
+for _phrase, _concept in _PHRASES:
+    _BY_FIRST_WORD.setdefault(_phrase.split()[0], []).append((_phrase, _concept))
+
+
 def concepts_in(norm: str) -> list[str]:
-    """Concept tokens of the synonym groups that ``norm`` (normalised text) mentions."""
-    padded = f" {norm} "
-    return list(dict.fromkeys(c for p, c in _PHRASES if f" {p} " in padded))
+    """Concept tokens of the synonym groups that ``norm`` (normalised text) mentions, longest phrases first."""
+    padded, words = f" {norm} ", set(norm.split())
+    found = [(p, c) for w in words for p, c in _BY_FIRST_WORD.get(w, ()) if f" {p} " in padded]
+    return list(dict.fromkeys(c for p, c in sorted(found, key=lambda pc: (-len(pc[0].split()), pc[0]))))
 
 
 def result_text(row: pd.Series | dict) -> str:
@@ -214,7 +221,9 @@ class SearchIndex:
             return self
         self.word_matrix_ = self.word_vectorizer_.fit_transform(docs)
         self.presence_ = (self.word_matrix_ > 0).tocsc()
-        self.char_matrix_ = self.char_vectorizer_.fit_transform([d.replace("|", " ") for d in docs])
+        # Character n-grams of each distinct word once: a third of the text to read, the same n-grams.
+        self.char_matrix_ = self.char_vectorizer_.fit_transform([" ".join(set(d.replace("|", " ").split()))
+                                                                 for d in docs])
         self.vocabulary_ = np.array(sorted(w for w in self.word_vectorizer_.vocabulary_
                                            if " " not in w and w not in _MULTIWORD), dtype=str)
         self.vocab_matrix_ = self.vocab_vectorizer_.fit_transform(self.vocabulary_)
