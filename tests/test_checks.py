@@ -350,3 +350,22 @@ def test_contribute_form_builds_and_reads_back_a_prediction(axes):
     bad = build_entry({**form, "prediction": {**form["prediction"], "exponent_high": "steep"}}, axes)
     _, problems = check_entry(bad, axes, {})
     assert [p.field for p in problems] == ["prediction.exponent"]
+
+
+def test_evidence_of_an_optimum_draws_one_mean_curve_per_group_with_its_best_bin(axes):
+    from atlas_viz.checks.evidence import evidence_points, mean_curves
+    from atlas_viz.figures.evidence import evidence_figure
+
+    region = region_of(axes)
+    block = {"kind": "optimum_invariant", "metric": "train_loss", "over": "lr", "across": "width_units",
+             "within_factor": 2}
+    row = {"id": "r", "region": region, "prediction": prediction(axes, block, region)}
+    table = RunTable(lr_sweep(-1.0), {"s": {}}, axes)
+    points = evidence_points(row, table)
+    curves = mean_curves(row["prediction"], points)
+    best = curves[curves["best"]].set_index("group")["x"]
+    assert best.to_dict() == pytest.approx({"64": 1e-3, "256": 2.5e-4, "1024": 6.25e-5})  # the optimum moves
+    fig = evidence_figure(check_result(row, table), points)
+    assert [t.name for t in fig.data if t.name] == ["width units 64", "width units 256", "width units 1024",
+                                                   "runs inside (33)"]
+    assert fig.layout.xaxis.type == "log" and list(fig.data[-1].customdata[:1]) == ["s:0-0"]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from atlas_viz.catalogue.predictions import Prediction
 from atlas_viz.checks.scope import RunTable, scope_masks
+from atlas_viz.checks.stats import optimum_bins, peak_bins
 from atlas_viz.checks.verdicts import INSIDE, OUTSIDE, Check, Fit, usable_rows
 from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import describe_cells
@@ -103,3 +104,34 @@ def verdict_table(check: Check) -> pd.DataFrame:
                     "statistic [95% interval]": f"{st.value:.3g} [{st.low:.3g}, {st.high:.3g}]" if st else "",
                     "why": f.reason.replace("_", "_\u200b")})  # long names may wrap after an underscore
     return pd.DataFrame(out)
+
+
+def mean_curves(p: Prediction, points: pd.DataFrame) -> pd.DataFrame:
+    """The inside runs' mean metric per bin of the swept quantity, as the statistic bins it: one curve per group
+    of ``across`` (optimum_invariant) or one curve (peak). Columns group, x (bin centre), mean, best (the bin
+    the statistic picks: lowest mean for an optimum or a minimum, highest for a peak)."""
+    pts = points[points["where"] == INSIDE]
+    if p.kind not in ("optimum_invariant", "peak") or pts.empty:
+        return pd.DataFrame(columns=["group", "x", "mean", "best"])
+    x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
+    if p.kind == "optimum_invariant":
+        labels = pts["group"].to_numpy()
+        g, bins, centres = optimum_bins(x, labels)
+        names = {k: _group_name(labels[g == k]) for k in np.unique(g)}
+    else:
+        bins, centres = peak_bins(x)
+        g, names = np.zeros(len(x), dtype=int), {0: ""}
+    frame = pd.DataFrame({"g": g, "bin": bins, "y": y}).groupby(["g", "bin"], as_index=False)["y"].mean()
+    frame["x"] = centres[frame["bin"].to_numpy()]
+    frame["group"] = frame["g"].map(names)
+    lowest = p.kind == "optimum_invariant" or p.extremum == "minimum"
+    pick = frame.groupby("g")["y"].transform("min" if lowest else "max")
+    return pd.DataFrame({"group": frame["group"], "x": frame["x"], "mean": frame["y"], "best": frame["y"] == pick})
+
+
+def _group_name(labels: np.ndarray) -> str:
+    """'64' or '64-256' for a numeric group, the value's human name for an axis value."""
+    if np.issubdtype(np.asarray(labels).dtype, np.number):
+        lo, hi = float(np.min(labels)), float(np.max(labels))
+        return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+    return pretty(labels[0])

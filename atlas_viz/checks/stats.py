@@ -155,9 +155,7 @@ def optimum_ratio(over: np.ndarray, groups: np.ndarray, y: np.ndarray, min_value
     ``min_values`` values (bins) of ``over`` are left out; None when fewer than two groups remain. ``edge`` when
     a group's optimum is its smallest or largest swept value.
     """
-    g = group_codes(groups)
-    # finer bins when there are many runs (about 8 per group and bin), so a bin spans less than the claim's factor
-    v, values = peak_bins(over, int(np.clip(len(over) // (8 * (g.max() + 1)), PEAK_BINS, MAX_OPTIMUM_BINS)))
+    g, v, values = optimum_bins(over, groups)
     swept = {k: np.unique(v[g == k]) for k in np.unique(g)}
     kept = [k for k, s in swept.items() if len(s) >= min_values]
     if len(kept) < 2:
@@ -181,6 +179,14 @@ def optimum_ratio(over: np.ndarray, groups: np.ndarray, y: np.ndarray, min_value
     low, high = _interval(ratios)
     return Statistic("spread of the optimum across groups (max / min)", float(point.max() / point.min()),
                      low, high, edge=edge)
+
+
+def optimum_bins(over: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group code, bin of ``over``, bin centres) as :func:`optimum_ratio` uses them. Bins are finer with more
+    runs (about 8 per group and bin), so a bin spans less than a claim's factor."""
+    g = group_codes(groups)
+    v, values = peak_bins(over, int(np.clip(len(over) // (8 * (g.max() + 1)), PEAK_BINS, MAX_OPTIMUM_BINS)))
+    return g, v, values
 
 
 def group_codes(labels: np.ndarray) -> np.ndarray:

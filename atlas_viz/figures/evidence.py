@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atlas_viz.checks.evidence import name, power_law_curves
+from atlas_viz.checks.evidence import mean_curves, name, power_law_curves
 from atlas_viz.checks.verdicts import INSIDE, Check, claim_text
 from atlas_viz.core.names import VERDICTS
 
@@ -18,6 +18,7 @@ VERDICT_STYLE = {
 """Verdict -> (ring colour, legend label)."""
 INSIDE_COLOUR, OUTSIDE_COLOURS = "#1f4e79", ("#c0392b", "#8e44ad", "#d35400", "#16a085", "#7f8c8d")
 CLAIM_FILL, FIT_COLOUR = "rgba(46, 139, 87, 0.18)", "#111111"
+GROUP_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 RING_SIZE = 19
 
 
@@ -60,6 +61,7 @@ def evidence_figure(check: Check, points: pd.DataFrame, height: int = 380) -> go
         hi = p.at_most if p.at_most is not None else points["y"].max() if len(points) else 1
         fig.add_hrect(y0=lo, y1=hi, fillcolor=CLAIM_FILL, line_width=0, annotation_text="allowed",
                       annotation_position="top left")
+    _add_mean_curves(fig, check, points)
     for i, (where, grp) in enumerate(points.groupby("where", sort=False)):
         inside = where == INSIDE
         colour = INSIDE_COLOUR if inside else OUTSIDE_COLOURS[(i - 1) % len(OUTSIDE_COLOURS)]
@@ -75,6 +77,21 @@ def evidence_figure(check: Check, points: pd.DataFrame, height: int = 380) -> go
     fig.update_xaxes(type="log" if log_x else "linear", gridcolor="#eeeeee")
     fig.update_yaxes(type="log" if log_y else "linear", gridcolor="#eeeeee")
     return fig
+
+
+def _add_mean_curves(fig: go.Figure, check: Check, points: pd.DataFrame) -> None:
+    """Mean metric per bin of the inside runs (per group of ``across`` for an optimum), its chosen bin starred."""
+    p = check.prediction
+    curves = mean_curves(p, points)
+    for i, (group, c) in enumerate(curves.groupby("group", sort=False)):
+        colour = GROUP_COLOURS[i % len(GROUP_COLOURS)] if p.kind == "optimum_invariant" else FIT_COLOUR
+        label = f"{name(p.across)} {group}" if p.kind == "optimum_invariant" else "mean per bin (inside)"
+        fig.add_trace(go.Scatter(x=c["x"], y=c["mean"], mode="lines", name=label, legendgroup=label,
+                                 line={"color": colour, "width": 2}, hoverinfo="skip"))
+        best = c[c["best"]]
+        fig.add_trace(go.Scatter(x=best["x"], y=best["mean"], mode="markers", legendgroup=label, showlegend=False,
+                                 marker={"symbol": "star", "size": 14, "color": colour, "line": {"width": 1}},
+                                 hovertemplate=f"{label}: best {name(p.x)} " + "%{x:.3g}<extra></extra>"))
 
 
 def add_verdict_rings(fig: go.Figure, results: pd.DataFrame) -> go.Figure:
