@@ -26,6 +26,11 @@ MAX_CLAIM_CHARS = 600
 FIRST_YEAR = 1900
 
 
+def last_year() -> int:
+    """The latest year a citation may carry: next year (a paper dated ahead of its appearance)."""
+    return _dt.date.today().year + 1
+
+
 @dataclass
 class Catalog:
     """The loaded catalogue: a frame of valid results and the problems found."""
@@ -249,9 +254,8 @@ def _parse_citation(raw: object, bad) -> dict:
         out["authors"] = ", ".join(a.strip() for a in authors)
         out["author_list"] = tuple(" ".join(a.split()) for a in authors)
     year = raw.get("year")
-    this_year = _dt.date.today().year
-    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_YEAR <= year <= this_year + 1:
-        bad("citation.year", f"must be a whole year from {FIRST_YEAR} to {this_year + 1}; got {show_value(year)}")
+    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_YEAR <= year <= last_year():
+        bad("citation.year", f"must be a whole year from {FIRST_YEAR} to {last_year()}; got {show_value(year)}")
     else:
         out["year"] = year
     title = raw.get("title")
