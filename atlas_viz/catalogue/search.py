@@ -186,8 +186,8 @@ def parse_query(norm: str) -> tuple[list[tuple[str, ...]], str]:
                 parts.append((c, *_ONE_WAY.get(c, ())))
     words = [w for w in " ".join(text.split("|")).split() if w not in STOP_WORDS]
     parts += [(w,) for w in dict.fromkeys(words)]
-    return parts, SEP.join([text.strip(" |"), *(t for part in parts if len(part) > 1 or part[0] in _GROUPS
-                                                   for t in part)])
+    # One-way expansions widen what matches (coverage) but not the ranking: what was asked for ranks first.
+    return parts, SEP.join([text.strip(" |"), *(part[0] for part in parts if len(part) > 1 or part[0] in _GROUPS)])
 
 
 class SearchIndex:
