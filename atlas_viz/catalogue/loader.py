@@ -112,6 +112,33 @@ def parse_result(entry: object, file: str, index: int, axes: Axes) -> tuple[dict
         problems.append(Problem(file, name, fld, msg))
         fatal = fatal or is_fatal
 
+    _check_fields(entry, rid, bad)
+    claim, mt = entry.get("claim"), entry.get("map_type")
+    region = _parse_region(entry.get("region"), axes, bad) if entry.get("region") is not None else None
+    obs = _parse_observables(entry.get("observables"), axes, bad)
+    citation = _parse_citation(entry.get("citation"), bad) if entry.get("citation") is not None else None
+    relations = _parse_relations(entry.get("relations"), rid, bad)
+    notes = entry.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        bad("notes", f"must be text; got {show_value(notes)}")
+    aliases = _parse_aliases(entry.get("aliases"), bad)
+    prediction = None
+    if entry.get("prediction") is not None:  # a bad block is reported; the result still loads without it
+        prediction = parse_prediction(entry["prediction"], region, axes, lambda f, m: bad(f, m, is_fatal=False))
+    if fatal:
+        return None, problems
+    row = {
+        "id": rid, "claim": " ".join(claim.split()), "map_type": mt, "rigor": RIGOR[mt],
+        "observables": tuple(dict.fromkeys(obs)), "region": region, **citation,
+        "status": entry.get("status"), "precision": entry.get("precision"), "method": entry.get("method"),
+        "object": entry.get("object"), "relations": tuple(relations), "notes": notes or "", "aliases": aliases,
+        "prediction": prediction, "file": file,
+    }
+    return row, problems + status_problems(row)
+
+
+def _check_fields(entry: dict, rid: object, bad) -> None:
+    """Known field names, required fields present, and the id, claim, map type and vocabulary fields."""
     for key in entry:
         if key not in RESULT_FIELDS:
             bad(str(key), expected_one_of("field", key, RESULT_FIELDS))
@@ -130,23 +157,30 @@ def parse_result(entry: object, file: str, index: int, axes: Axes) -> tuple[dict
     mt = entry.get("map_type")
     if mt is not None and mt not in MAP_TYPES:
         bad("map_type", expected_one_of("map_type", mt, MAP_TYPES))
-    region = _parse_region(entry.get("region"), axes, bad) if entry.get("region") is not None else None
-    obs = entry.get("observables")
-    if obs is not None:
-        obs = obs if isinstance(obs, list) else [obs]
-        if not obs:
-            bad("observables", "must list at least one observable")
-        for o in obs:
-            if o not in axes.observable_names:
-                bad("observables", expected_one_of("each observable", o, axes.observable_names))
-    citation = _parse_citation(entry.get("citation"), bad) if entry.get("citation") is not None else None
     optional = {"status": STATUSES, "precision": PRECISIONS, "method": METHODS, "object": OBJECTS}
     for key, allowed in optional.items():
         val = entry.get(key)
         if val is not None and val not in allowed:
             bad(key, expected_one_of(key, val, allowed))
-    relations = []
-    rel_raw = entry.get("relations") or []
+
+
+def _parse_observables(raw: object, axes: Axes, bad) -> list | None:
+    """The observables a result speaks about (one or a list), each one of the axes file's."""
+    if raw is None:
+        return None
+    obs = raw if isinstance(raw, list) else [raw]
+    if not obs:
+        bad("observables", "must list at least one observable")
+    for o in obs:
+        if o not in axes.observable_names:
+            bad("observables", expected_one_of("each observable", o, axes.observable_names))
+    return obs
+
+
+def _parse_relations(raw: object, rid: object, bad) -> list[tuple[str, str]]:
+    """(type, target) pairs; a bad relation is reported and dropped, the result still loads."""
+    relations: list[tuple[str, str]] = []
+    rel_raw = raw or []
     if not isinstance(rel_raw, list):
         bad("relations", "must be a list of {type, target}")
         rel_raw = []
@@ -166,23 +200,7 @@ def parse_result(entry: object, file: str, index: int, axes: Axes) -> tuple[dict
             bad(f"{fld}.target", "a result cannot relate to itself", is_fatal=False)
             continue
         relations.append((rel["type"], target))
-    notes = entry.get("notes")
-    if notes is not None and not isinstance(notes, str):
-        bad("notes", f"must be text; got {show_value(notes)}")
-    aliases = _parse_aliases(entry.get("aliases"), bad)
-    prediction = None
-    if entry.get("prediction") is not None:  # a bad block is reported; the result still loads without it
-        prediction = parse_prediction(entry["prediction"], region, axes, lambda f, m: bad(f, m, is_fatal=False))
-    if fatal:
-        return None, problems
-    row = {
-        "id": rid, "claim": " ".join(claim.split()), "map_type": mt, "rigor": RIGOR[mt],
-        "observables": tuple(dict.fromkeys(obs)), "region": region, **citation,
-        "status": entry.get("status"), "precision": entry.get("precision"), "method": entry.get("method"),
-        "object": entry.get("object"), "relations": tuple(relations), "notes": notes or "", "aliases": aliases,
-        "prediction": prediction, "file": file,
-    }
-    return row, problems + status_problems(row)
+    return relations
 
 
 def _parse_aliases(raw: object, bad) -> tuple[str, ...]:
