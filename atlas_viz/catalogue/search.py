@@ -1,11 +1,12 @@
 """Ranked search over the catalogue in the field's own words: abbreviations, synonyms and typos.
 
-Text is normalised (NFKC, casefold, µ/μ -> mu, accents and punctuation dropped, a light plural stem), then
-expanded from one small table of the field's abbreviations and synonyms, so "EoS", "PL condition", "µP",
-"muP" and "uP" find the results that spell the idea out. Two TF-IDF models score a query (scikit-learn):
-words and word pairs (whole words only, so a short token never matches inside a longer word), and character
-n-grams of the query's longer words (so "grokin" and "doubel descent" still find their results). Query words
-that are not in the vocabulary are also corrected to their nearest vocabulary words by character n-grams.
+Text is normalised (NFKC, casefold, µ/μ -> mu, accents and punctuation dropped, a light plural stem); every
+phrase of one small table of the field's abbreviations and synonyms (SYNONYMS) adds a concept token, so "EoS",
+"PL condition", "µP", "muP" and "uP" find the results that spell the idea out, and never match its words one
+by one. A result's score is how much of the query it covers (IDF-weighted, from scikit-learn's TF-IDF of words
+and word pairs: whole words only, so a short token never matches inside a longer word), ranked further by
+word TF-IDF and character n-gram (char_wb 2-4) similarity. Unknown query words are corrected to vocabulary
+words found by character n-grams and confirmed letter by letter ("grokin", "doubel descent").
 """
 from __future__ import annotations
 
