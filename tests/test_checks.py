@@ -369,3 +369,14 @@ def test_evidence_of_an_optimum_draws_one_mean_curve_per_group_with_its_best_bin
     assert [t.name for t in fig.data if t.name] == ["width units 64", "width units 256", "width units 1024",
                                                    "runs inside (33)"]
     assert fig.layout.xaxis.type == "log" and list(fig.data[-1].customdata[:1]) == ["s:0-0"]
+
+
+def test_resampled_ranks_equal_scipy_average_ranks():
+    from scipy.stats import rankdata
+
+    from atlas_viz.checks.stats import _resample_ranks
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, 80).astype(float)  # many ties
+    idx = rng.integers(0, 80, (20, 80))
+    assert np.allclose(_resample_ranks(x, idx), rankdata(x[idx], axis=1))

@@ -9,6 +9,7 @@ resamples for the same number of runs (fixed seed), so a check is reproducible.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import rankdata
@@ -49,12 +50,19 @@ def _round(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(f"{x:.4g}")
 
 
+@lru_cache(maxsize=16)
+def _plain_resamples(n: int) -> np.ndarray:
+    idx = np.random.default_rng(SEED).integers(0, n, size=(BOOTSTRAP, n))
+    idx.flags.writeable = False
+    return idx
+
+
 def _resamples(n: int, strata: np.ndarray | None = None) -> np.ndarray:
     """Indices of the bootstrap resamples, one row each. With ``strata`` (a group code per run) runs are drawn
     within their group, so every group keeps its size: the sweep's design stays, the measured metric varies."""
-    rng = np.random.default_rng(SEED)
     if strata is None:
-        return rng.integers(0, n, size=(BOOTSTRAP, n))
+        return _plain_resamples(n)
+    rng = np.random.default_rng(SEED)
     order = np.argsort(strata, kind="stable")
     _, start, count = np.unique(strata[order], return_index=True, return_counts=True)
     pos = np.empty(n, dtype=np.int64)
@@ -99,11 +107,21 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (ac * bc).sum(axis=-1) / np.sqrt((ac * ac).sum(axis=-1) * (bc * bc).sum(axis=-1))
 
 
+def _resample_ranks(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Average ranks of ``values[idx]`` within each row of ``idx``, by counting (no sort per resample)."""
+    _, code = np.unique(values, return_inverse=True)
+    nu = int(code.max()) + 1
+    rows = np.arange(len(idx))[:, None]
+    counts = np.bincount((rows * nu + code[idx]).ravel(), minlength=len(idx) * nu).reshape(len(idx), nu)
+    average = np.cumsum(counts, axis=1) - (counts - 1) / 2  # ties share the mean of their ranks
+    return np.take_along_axis(average, code[idx], axis=1)
+
+
 def spearman(x: np.ndarray, y: np.ndarray) -> Statistic:
     """Spearman's rank correlation of y with x (ties get their average rank)."""
     rho = float(_pearson(rankdata(x), rankdata(y)))
     idx = _resamples(len(x))
-    low, high = _interval(_pearson(rankdata(x[idx], axis=1), rankdata(y[idx], axis=1)))
+    low, high = _interval(_pearson(_resample_ranks(x, idx), _resample_ranks(y, idx)))
     return Statistic("Spearman rank correlation", rho, low, high)
 
 

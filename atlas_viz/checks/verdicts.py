@@ -188,11 +188,10 @@ def check_result(row: dict | pd.Series, table: RunTable) -> Check | None:
 
 def check_results(results: pd.DataFrame, table: RunTable, ids: list[str] | None = None) -> list[Check]:
     """Checks of every result with a prediction (or of ``ids`` only, in that order)."""
+    rows = results[results["prediction"].map(lambda p: isinstance(p, Prediction))].to_dict("records")
     if ids is not None:
-        by_id = {r["id"]: r for _, r in results.iterrows()}
-        rows = [by_id[i] for i in ids]
-    else:
-        rows = [r for _, r in results.iterrows()]
+        by_id = {r["id"]: r for r in rows}
+        rows = [by_id[i] for i in ids if i in by_id]
     return [c for c in (check_result(r, table) for r in rows) if c is not None]
 
 

@@ -16,6 +16,15 @@ def register(add) -> None:
     p.add_argument("--format", choices=FORMATS, default="md", help="md (default), json or csv")
 
 
+def metric_warnings(data, atlas) -> list:
+    """Located warnings for predictions whose metric no stored run source records (read from the runs' tables)."""
+    from atlas_viz.checks.report import metric_warnings as warnings_for
+    from atlas_viz.runs.store import load_runs
+
+    runset = load_runs(data, atlas.axes)
+    return warnings_for(atlas.catalog.results, runset.sources, list(runset.runs.columns))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from atlas_viz.atlas import load_atlas
     from atlas_viz.checks import report
