@@ -329,6 +329,8 @@ def test_cli_check_json_md_csv_and_errors(tmp_path, capsys):
     assert "no result with id 'nope2020_x'" in capsys.readouterr().err
     assert main(["check", "delta2022_note", "--data", str(data)]) == 1
     assert "has no prediction block" in capsys.readouterr().err
+    assert main(["validate", "--data", str(data)]) == 0  # an unrecorded metric is a warning, not a problem
+    assert "field prediction.metric: no run source has the metric 'sharpness'" in capsys.readouterr().out
 
 
 def test_contribute_form_builds_and_reads_back_a_prediction(axes):

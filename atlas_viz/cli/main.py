@@ -28,6 +28,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"  relations: {int(res['relations'].map(len).sum())}")
     if atlas.stale:
         print("note: the terrain cache is missing or older than axes.yaml; run `python -m atlas_viz build`")
+    from atlas_viz.cli.checks import metric_warnings
+
+    for w in metric_warnings(args.data, atlas):  # predictions whose metric no run records: untested, not wrong
+        print(f"warning: {w}")
     if atlas.problems:
         print(f"\n{len(atlas.problems)} problem(s):")
         for p in atlas.problems:
