@@ -15,6 +15,7 @@ are folded into one table.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,20 @@ def sweeps() -> list[tuple[str, list[Task]]]:
     ]
 
 
+def priority(task: Task) -> int:
+    """When a run comes (lower first), so that a run stopped early (or on a busy machine) has already given
+    every kind the runs its predictions need: first seeds of the short sweeps, then the second seeds that
+    bring the wide / deep bands to eight runs, then lr transfer below 1024 units, then the rest."""
+    cfg = task.full_config()
+    if task.kind == "lr_transfer":
+        return 2 if task.seed == 0 and cfg["width"] < 1024 else 4 if task.seed == 0 else 5
+    if task.seed == 0:
+        return 0
+    needed = (task.kind == "lazy_training" and task.seed == 1 or task.kind == "grokking" and cfg["depth"] == 2
+              or task.kind == "double_descent" and cfg["task"] == "image_classification" and task.seed == 1)
+    return 1 if needed else 3
+
+
 def stored_ids(data: Path) -> set[str]:
     """Run ids already stored in the expeditions source (a re-run of the script resumes where it stopped)."""
     from atlas_viz.runs.store import read_source_table, source_exists
@@ -88,6 +103,10 @@ def backfill_legacy(data: Path) -> int:
     return len(old)
 
 
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "data")
@@ -105,7 +124,7 @@ def main() -> int:
             continue
         print(f"{len(part):4d} runs  {what}", flush=True)
         tasks += part
-    tasks.sort(key=lambda t: t.seed)    # every sweep's first seed before any second seed: a short run still spans all
+    tasks.sort(key=priority)
     print(f"{len(tasks):4d} runs in all", flush=True)
     if args.dry_run:
         return 0
@@ -116,6 +135,7 @@ def main() -> int:
     axes = load_axes(args.data / "axes.yaml")
     print(f"legacy runs given canonical columns: {backfill_legacy(args.data)}", flush=True)
     t0 = time.perf_counter()
+    signal.signal(signal.SIGTERM, _interrupt)   # `kill` stops like Ctrl-C: finished runs kept, workers shut down
 
     def progress(done: int, total: int, text: str) -> None:
         print(f"[{time.perf_counter() - t0:6.0f} s] {done}/{total} {text}", flush=True)

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from atlas_viz.expeditions.kinds import CANONICAL, get_kind
-from atlas_viz.expeditions.sweeps import RunReport, check_sweep_args, sweep
+from atlas_viz.expeditions.sweeps import RunReport, check_sweep_args, run_and_store
 from atlas_viz.terrain.axes import Axes
 
 SOURCE = "expeditions"
@@ -119,26 +118,18 @@ def run_experiments(data_dir: Path | str, axes: Axes, tasks: Sequence[Task], bud
     """Run the tasks (serially, on ``workers`` processes or on the Dask cluster at ``scheduler``) and store each
     finished run at once. Bad arguments or tasks raise ValueError before anything runs or is stored."""
     from atlas_viz.expeditions.runner import code_version, source_meta
-    from atlas_viz.runs.store import save_runs
 
     check_sweep_args(budget, max_runs, workers, scheduler)
     check_tasks(tasks)
     version = code_version()
-    meta = source_meta(command, version)
-    rows: list[dict] = []
-    folder: list[Path] = []
-    total = min(len(tasks), max_runs or len(tasks))
 
-    def store(task: Task, metrics: dict) -> None:
-        row = task_row(axes, task, metrics, version)
-        folder[:] = [save_runs(data_dir, SOURCE, pd.DataFrame([row]), meta, append=True)]
-        rows.append(row)
-        if progress is not None:
-            shown = ", ".join(f"{m} {metrics[m]:.3g}" for m in get_kind(task.kind).metrics[:2] if m in metrics)
-            progress(len(rows), total, f"{task.kind} seed {task.seed}: {shown}")
+    def describe(task: Task, row: dict) -> str:
+        shown = ", ".join(f"{m} {row[m]:.3g}" for m in get_kind(task.kind).metrics[:2])
+        return f"{task.kind} seed {task.seed}: {shown}"
 
-    done, why, seconds, executor = sweep(run_task, tasks, store, budget, max_runs, workers, scheduler, cancel)
-    return RunReport(total, done, seconds, why, folder[0] if folder else None, rows, executor)
+    return run_and_store(data_dir, SOURCE, source_meta(command, version), run_task, tasks,
+                         lambda task, metrics: task_row(axes, task, metrics, version), budget, max_runs, workers,
+                         scheduler, progress, describe, cancel)
 
 
 def run_planned(data_dir: Path | str, axes: Axes, kind: str, planned: Sequence[tuple[dict, int]],

@@ -33,7 +33,7 @@ import pandas as pd
 
 from atlas_viz.core.names import QUANTITIES_KEY
 from atlas_viz.expeditions.kinds import all_metrics
-from atlas_viz.expeditions.sweeps import RunReport, sweep
+from atlas_viz.expeditions.sweeps import RunReport, run_and_store
 from atlas_viz.terrain.axes import Axes
 
 SOURCE = "expeditions"
@@ -357,23 +357,13 @@ def run_sweep(data_dir: Path | str, axes: Axes, plan: list[RunConfig], budget: f
     ``cancel`` is an Event or a function returning True to stop (runs in progress finish first). The budget is
     checked before each run starts. Bad arguments raise ValueError before anything runs.
     """
-    from atlas_viz.runs.store import save_runs
-
     version = code_version()
-    meta = source_meta(command, version)
-    rows: list[dict] = []
-    folder: list[Path] = []
-    total = min(len(plan), max_runs or len(plan))
 
-    def store(cfg: RunConfig, metrics: dict) -> None:
-        row = run_row(axes, cfg, metrics, version)
-        folder[:] = [save_runs(data_dir, SOURCE, pd.DataFrame([row]), meta, append=True)]
-        rows.append(row)
-        if progress is not None:
-            err = row["test_error"]
-            progress(len(rows), total, f"{cfg.task} · {cfg.architecture} · width {cfg.width_units} · "
-                                       f"{cfg.optimizer} lr {cfg.lr:g} · n {cfg.n_train}: test error "
-                                       + ("diverged" if err != err else f"{err:.3f}"))
+    def describe(cfg: RunConfig, row: dict) -> str:
+        err = row["test_error"]
+        return (f"{cfg.task} · {cfg.architecture} · width {cfg.width_units} · {cfg.optimizer} lr {cfg.lr:g} · "
+                f"n {cfg.n_train}: test error " + ("diverged" if np.isnan(err) else f"{err:.3f}"))
 
-    done, why, seconds, executor = sweep(train_one, plan, store, budget, max_runs, workers, scheduler, cancel)
-    return RunReport(total, done, seconds, why, folder[0] if folder else None, rows, executor)
+    return run_and_store(data_dir, SOURCE, source_meta(command, version), train_one, plan,
+                         lambda cfg, metrics: run_row(axes, cfg, metrics, version), budget, max_runs, workers,
+                         scheduler, progress, describe, cancel)

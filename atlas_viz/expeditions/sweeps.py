@@ -182,3 +182,29 @@ def sweep(fn: Callable[[Any], Any], items: Sequence, on_result: Callable[[Any, A
         if client is not None:
             client.close()
     return done, reason["why"], time.perf_counter() - t0, executor
+
+
+def run_and_store(data_dir: Path | str, slug: str, meta: dict, fn: Callable[[Any], Any], items: Sequence,
+                  to_row: Callable[[Any, Any], dict], budget: float, max_runs: int | None = None, workers: int = 1,
+                  scheduler: str | None = None, progress: Callable[[int, int, str], None] | None = None,
+                  describe: Callable[[Any, dict], str] = lambda item, row: "",
+                  cancel: threading.Event | Callable[[], bool] | None = None) -> RunReport:
+    """:func:`sweep` whose every result becomes a row (``to_row(item, result)``) stored at once in run source
+    ``slug`` (``runs.store.save_runs(..., append=True)``); ``progress(done, total, describe(item, row))``."""
+    import pandas as pd
+
+    from atlas_viz.runs.store import save_runs
+
+    rows: list[dict] = []
+    folder: list[Path] = []
+    total = min(len(items), max_runs or len(items))
+
+    def store(item: Any, result: Any) -> None:
+        row = to_row(item, result)
+        folder[:] = [save_runs(data_dir, slug, pd.DataFrame([row]), meta, append=True)]
+        rows.append(row)
+        if progress is not None:
+            progress(len(rows), total, describe(item, row))
+
+    done, why, seconds, executor = sweep(fn, items, store, budget, max_runs, workers, scheduler, cancel)
+    return RunReport(total, done, seconds, why, folder[0] if folder else None, rows, executor)
