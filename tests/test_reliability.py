@@ -396,3 +396,26 @@ def test_small_parts_are_merged_into_one_part_while_the_base_is_larger(tmp_path,
     assert (folder / TABLE_FILE).stat().st_ino == base.st_ino          # the base was not rewritten
     assert len(meta_of(tmp_path)["parts"]) == 1 and meta_of(tmp_path)["rows"] == 110
     assert len(read_source_table(tmp_path, "sweep")) == 110
+
+
+def test_an_append_counts_its_new_runs_from_the_id_index_without_reading_the_stored_table(tmp_path, monkeypatch):
+    import atlas_viz.runs.store as store
+    from atlas_viz.runs.idindex import INDEX_FILE
+
+    folder = save_runs(tmp_path, "sweep", rows("r", 1000), META)
+    save_runs(tmp_path, "sweep", rows("a", 2), META, append=True)            # builds the index once
+    monkeypatch.setattr(store, "_stored_ids", lambda *a: pytest.fail("an append must not scan the stored ids"))
+    save_runs(tmp_path, "sweep", rows("r", 3), META, append=True)            # 3 stored ids again: replaced
+    save_runs(tmp_path, "sweep", rows("b", 4), META, append=True)
+    assert meta_of(tmp_path)["rows"] == 1006
+    monkeypatch.undo()
+    (folder / INDEX_FILE).unlink()                                           # a lost index is rebuilt, exactly
+    save_runs(tmp_path, "sweep", rows("c", 1), META, append=True)
+    assert meta_of(tmp_path)["rows"] == 1007 == len(read_source_table(tmp_path, "sweep"))
+
+
+def test_folding_parts_whose_columns_hold_different_kinds_keeps_every_run(tmp_path):
+    save_runs(tmp_path, "sweep", pd.DataFrame({"run_id": ["a"], "config.seed": [1]}), META)
+    save_runs(tmp_path, "sweep", pd.DataFrame({"run_id": ["b"], "config.seed": ["s2"]}), META, append=True)
+    assert compact_runs(tmp_path, "sweep") == 2
+    assert sorted(read_source_table(tmp_path, "sweep")["config.seed"]) == ["1", "s2"]

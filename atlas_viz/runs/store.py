@@ -15,7 +15,8 @@ Every writer (an import, an append, an expedition, a compaction) holds the sourc
 (:class:`atlas_viz.io.atomic.FolderLock`); readers never wait. ``source.yaml`` is the commit record: it is
 written last, atomically, so a part or a base table appears in the source only once it is complete, and a
 killed writer leaves files that the next writer removes. An append writes only its own rows (a new part)
-and reads only the ``run_id`` column of what is stored (to keep ``rows`` exact); beyond
+and counts the runs it adds in an index of the source's ids (:mod:`atlas_viz.runs.idindex`), so its cost
+does not grow with the rows stored and ``rows`` stays exact; beyond
 :data:`MAX_PARTS` parts they are folded together (:func:`compact_runs`).
 Runs whose table leaves an axis out are placed at that axis's ``default`` value from ``axes.yaml`` and list
 the axis in ``imputed``.
@@ -25,6 +26,8 @@ from __future__ import annotations
 import re
 import secrets
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -39,6 +42,7 @@ from atlas_viz.coverage.regions import stable_jitter
 from atlas_viz.io.atomic import FolderLock, atomic_write, atomic_write_text, clean_temporaries
 from atlas_viz.io.paths import PARTS_DIR, RUNS_DIR, SOURCE_FILE, TABLE_FILE
 from atlas_viz.io.yamlio import read_yaml
+from atlas_viz.runs import idindex
 from atlas_viz.runs.impute import impute_codes
 
 __all__ = ["RUNS_DIR", "TABLE_FILE", "SOURCE_FILE", "PARTS_DIR"]  # file names, re-exported for callers
@@ -105,19 +109,23 @@ def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, 
                           "replace the source); fix the file or import without appending")
         _clean(folder, old)
         if old is None:
+            idindex.drop(folder)
             token = secrets.token_hex(8)
             atomic_write(folder / TABLE_FILE, lambda fh: write_parquet(table, fh, token))
             new = {**_public(meta), "rows": int(len(table)), "parts": [], "base": token}
         else:
             name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.parquet"
             atomic_write(folder / PARTS_DIR / name, lambda fh: write_parquet(table, fh))
-            parts = list(old.get("parts") or [])
-            rows = int(old.get("rows", 0)) + len(table) - _stored_overlap(folder, old, table["run_id"])
-            metrics = list(dict.fromkeys([*(old.get("metrics") or []), *(meta.get("metrics") or [])]))
-            new = {**old, **_public(meta), "metrics": metrics, "rows": rows, "parts": [*parts, name]}
+            new = {**old, **_public(meta), "parts": [*(old.get("parts") or []), name]}
+            added = idindex.add_ids(folder, old, new, table["run_id"], lambda: _stored_ids(folder, old))
+            new["rows"] = int(old.get("rows", 0)) + added
+            new["metrics"] = list(dict.fromkeys([*(old.get("metrics") or []), *(meta.get("metrics") or [])]))
         _commit(folder, new)
         if len(new["parts"]) > MAX_PARTS:
-            _fold(folder, new)
+            try:
+                _fold(folder, new)
+            except Exception as err:  # the runs are committed; folding waits for the next append or compact-runs
+                warnings.warn(f"{folder}: its parts could not be folded ({err}); they stay as they are", stacklevel=2)
     return folder
 
 
@@ -137,7 +145,9 @@ def _rewrite_base(folder: Path, meta: dict) -> int:
     table = _read_committed(folder, meta)
     token = secrets.token_hex(8)
     atomic_write(folder / TABLE_FILE, lambda fh: write_parquet(table, fh, token))
-    _commit(folder, {**meta, "rows": int(len(table)), "parts": [], "base": token})
+    new = {**meta, "rows": int(len(table)), "parts": [], "base": token}
+    _commit(folder, new)
+    idindex.move_generation(folder, meta, new)
     _clean(folder, {"parts": []})
     return int(len(table))
 
@@ -218,21 +228,15 @@ def _read_committed(folder: Path, meta: dict, problems: list[Problem] | None = N
     return table.drop_duplicates("run_id", keep="last").reset_index(drop=True)
 
 
-def _stored_overlap(folder: Path, meta: dict, ids: pd.Series) -> int:
-    """How many of ``ids`` are already stored: reads only the ``run_id`` column of base and parts."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _stored_ids(folder: Path, meta: dict) -> Iterator[str]:
+    """Every stored run id of a source (base and parts): only the ``run_id`` columns are read."""
     import pyarrow.parquet as pq
 
     files = [folder / TABLE_FILE] if (folder / TABLE_FILE).is_file() else []
     if files and _base_current(folder, meta):
         files += [folder / PARTS_DIR / p for p in meta.get("parts") or []]
-    new = pa.array(ids.astype(str).to_numpy(dtype=object), type=pa.string())
-    seen = []
     for f in files:
-        stored = pq.read_table(f, columns=["run_id"])["run_id"].cast(pa.string())
-        seen.append(pc.unique(stored.filter(pc.is_in(stored, value_set=new))))
-    return len(pc.unique(pa.chunked_array(seen, type=pa.string()))) if seen else 0
+        yield from (str(v) for v in pq.read_table(f, columns=["run_id"])["run_id"].to_pylist())
 
 
 def _fold(folder: Path, meta: dict) -> None:
@@ -250,6 +254,7 @@ def _fold(folder: Path, meta: dict) -> None:
     name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.parquet"
     atomic_write(folder / PARTS_DIR / name, lambda fh: write_parquet(merged, fh))
     _commit(folder, {**meta, "parts": [name]})
+    idindex.move_generation(folder, meta, {**meta, "parts": [name]})
     _clean(folder, {"parts": [name]})
 
 
@@ -263,7 +268,11 @@ def write_parquet(table: pd.DataFrame, where: BinaryIO | Path, token: str | None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    try:
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column mixing kinds (text and numbers across parts)
+        table = table.assign(**{c: table[c].map(_text_or_missing) for c in table.columns if table[c].dtype == object})
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
     head = table.head(DICTIONARY_PROBE)
     dictionary = [f.name for f in arrow.schema
                   if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
@@ -271,6 +280,13 @@ def write_parquet(table: pd.DataFrame, where: BinaryIO | Path, token: str | None
     if token:
         arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), BASE_KEY: token.encode()})
     pq.write_table(arrow, where, use_dictionary=dictionary or False, write_statistics=False)
+
+
+def _text_or_missing(v: object) -> str | None:
+    """A cell as text (None and NaN stay missing): for a column whose parts hold different kinds."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return v if isinstance(v, str) else str(v)
 
 
 def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:
