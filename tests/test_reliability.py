@@ -89,7 +89,7 @@ def test_appending_other_metrics_keeps_the_old_ones(tmp_path):
 
 
 def test_parts_are_folded_beyond_the_limit_and_compaction_keeps_every_row(tmp_path, monkeypatch):
-    import atlas_viz.runs.store as store
+    import atlas_viz.runs.disk as store
 
     monkeypatch.setattr(store, "MAX_PARTS", 4)
     MAX_PARTS = store.MAX_PARTS
@@ -386,7 +386,7 @@ def test_a_damaged_part_leaves_only_its_runs_out_and_is_named(tmp_path):
 
 
 def test_small_parts_are_merged_into_one_part_while_the_base_is_larger(tmp_path, monkeypatch):
-    import atlas_viz.runs.store as store
+    import atlas_viz.runs.disk as store
 
     monkeypatch.setattr(store, "MAX_PARTS", 4)
     folder = save_runs(tmp_path, "sweep", rows("base", 100), META)
@@ -399,7 +399,7 @@ def test_small_parts_are_merged_into_one_part_while_the_base_is_larger(tmp_path,
 
 
 def test_an_append_counts_its_new_runs_from_the_id_index_without_reading_the_stored_table(tmp_path, monkeypatch):
-    import atlas_viz.runs.store as store
+    import atlas_viz.runs.disk as store
     from atlas_viz.runs.idindex import INDEX_FILE
 
     folder = save_runs(tmp_path, "sweep", rows("r", 1000), META)
