@@ -195,3 +195,15 @@ def test_one_paper_has_one_entry_per_kind_and_region(tmp_path, axes):
     other_kind = entry() + entry(id="x2020_two", map_type="calculation")
     for i, text in enumerate((other_region, other_kind)):
         assert load_catalog(make_data(tmp_path / str(i), {"a.yaml": text}), axes).problems == []
+
+
+def test_lineage_reads_relations_both_ways():
+    import pandas as pd
+
+    from atlas_viz.catalogue.relations import lineage
+
+    results = pd.DataFrame({"id": ["a", "b", "c"],
+                            "relations": [(("extends", "b"),), (), (("contradicts", "a"), ("tests", "b"))]})
+    assert lineage(results, "a") == [("extends", "b", "→"), ("contradicts", "c", "←")]
+    assert lineage(results, "b") == [("extends", "a", "←"), ("tests", "c", "←")]
+    assert lineage(results, "zzz") == []

@@ -83,3 +83,18 @@ def test_run_hover_escapes_skips_blanks_and_keeps_the_limit():
     assert "loss: 0.1235" in first and "note" not in first and "x:" not in first
     assert "task" not in second and "loss" not in second and "note: ok" in second
     assert first.count("<br>") == 5 and second.count("<br>") == 5
+
+
+def test_a_result_being_written_is_previewed_inside_its_region(axes):
+    from atlas_viz.terrain.axes import cell_codes
+    from atlas_viz.coverage.preview import preview_result
+
+    terrain = cell_codes(axes)
+    terrain = terrain.assign(x=np.arange(len(terrain), dtype=float), y=0.0)
+    entry = {"id": "new2024_x", "map_type": "theorm", "region": {"task": ["tabular"], "width": ["wide"]},
+             "citation": {"authors": ["A B"], "year": 2024, "title": "T"}}
+    mask, row = preview_result(axes, terrain, entry)
+    assert mask.sum() > 0 and len(row) == 1 and row["map_type"].iloc[0] == "conjecture"  # unknown type: drawn faint
+    assert mask[int(row["cell"].iloc[0])]  # the marker sits in its own region
+    empty, none = preview_result(axes, terrain, {"region": {"architecture": ["shallow_net"], "depth": ["deep"]}})
+    assert not empty.any() and none.empty  # an impossible region: nothing to place

@@ -1,13 +1,12 @@
 """Add a result (or edit one added here): every field of the catalogue, the loader's checks, a map preview."""
 from __future__ import annotations
 
-import datetime as _dt
 
 import pandas as pd
 import streamlit as st
 
 from atlas_viz.catalogue.bibtex import MAX_BIBTEX_CHARS, parse_bibtex
-from atlas_viz.catalogue.loader import MAX_CLAIM_CHARS, FIRST_YEAR
+from atlas_viz.catalogue.loader import FIRST_YEAR, MAX_CLAIM_CHARS, last_year
 from atlas_viz.catalogue.contribute import (PREFIX, build_entry, check_entry, contributed_entries, entry_to_form, entry_yaml,
                                   save_entry, suggest_id)
 from atlas_viz.figures.maps import map_figure
@@ -15,7 +14,8 @@ from atlas_viz.core.text import md_escape
 from atlas_viz.core.names import (DIRECTIONS, EXTREMA, METHODS, MAP_TYPES, OBJECTS, PRECISIONS, PREDICTION_KINDS,
                                   QUANTITIES, RELATION_TYPES, STATUSES)
 from atlas_viz.catalogue.predictions import FORM_KEYS as PREDICTION_FORM_KEYS, KIND_KEYS as PREDICTION_KIND_KEYS
-from atlas_viz.coverage.regions import region_mask, region_shapes, result_positions
+from atlas_viz.coverage.preview import NEW_ID, preview_result
+from atlas_viz.coverage.regions import region_shapes
 
 from .context import ViewContext
 from .sidebar import pretty
@@ -45,7 +45,7 @@ def _apply(form: dict, axes) -> None:
             ss[f"c_{k}"] = form[k] if form[k] else None
     if "year" in form:
         y = form["year"]
-        ss["c_year"] = y if isinstance(y, int) and not isinstance(y, bool) and FIRST_YEAR <= y <= _max_year() else None
+        ss["c_year"] = y if isinstance(y, int) and not isinstance(y, bool) and FIRST_YEAR <= y <= last_year() else None
     if "observables" in form:
         ss["c_obs"] = [o for o in form["observables"] if o in axes.observable_names]
     if "region" in form:
@@ -58,10 +58,6 @@ def _apply(form: dict, axes) -> None:
         for k in PREDICTION_FORM_KEYS:
             value = form["prediction"].get(k)
             ss[f"c_p_{k}"] = (value or None) if k in PREDICTION_CHOICES else (value or "")
-
-
-def _max_year() -> int:
-    return _dt.date.today().year + 1
 
 
 def _form_values(axes) -> dict:
@@ -187,7 +183,6 @@ def _bibtex_box(axes) -> None:
 
 def _fields(ctx: ViewContext, mode: str) -> None:
     axes = ctx.atlas.axes
-    ss = st.session_state
     form = _form_values(axes)
     c1, c2 = st.columns([1.35, 1])
     with c1:
@@ -219,7 +214,7 @@ def _fields(ctx: ViewContext, mode: str) -> None:
                            "the year and a word of the title. Other characters become _.")
         st.text_area("Authors, one per line", key="c_authors", height=90, placeholder="Arthur Jacot\nFranck Gabriel")
         y, t = st.columns([1, 2.2])
-        y.number_input("Year", min_value=FIRST_YEAR, max_value=_max_year(), step=1, key="c_year", placeholder="year")
+        y.number_input("Year", min_value=FIRST_YEAR, max_value=last_year(), step=1, key="c_year", placeholder="year")
         t.text_input("Title", key="c_title")
         x1, x2 = st.columns(2)
         x1.text_input("arXiv id", key="c_arxiv", placeholder="1806.07572")
@@ -282,21 +277,14 @@ def _preview(ctx: ViewContext, entry: dict) -> None:
     if atlas.terrain is None:
         st.info("The terrain is not built yet, so no preview can be drawn.")
         return
-    region = {ax.name: tuple(v for v in ax.value_names if v in (entry["region"].get(ax.name) or ()))
-              or ax.value_names for ax in atlas.axes.axes}
-    mask = region_mask(atlas.axes, atlas.terrain, region)
-    rid = entry.get("id") or "new_result"
+    mask, new = preview_result(atlas.axes, atlas.terrain, entry)
+    rid = entry.get("id") or NEW_ID
     n = int(mask.sum())
     st.markdown("**Preview: its region of validity (red) on the map**")
     if not n:
         st.warning("This region holds no cell of the terrain (the axes declare these combinations impossible); "
                    "widen it.")
-    mtype = entry.get("map_type") if entry.get("map_type") in MAP_TYPES else "conjecture"
-    cit = entry.get("citation") or {}
-    new = pd.DataFrame({"id": [rid], "map_type": [mtype], "claim": [entry.get("claim") or ""],
-                        "authors": [", ".join(cit.get("authors") or [])], "year": [cit.get("year")],
-                        "title": [cit.get("title") or ""]})
-    new = pd.concat([new, result_positions(new, mask[None, :], atlas.terrain)], axis=1)
+    mtype = new["map_type"].iloc[0] if n else "conjecture"
     others = atlas.results[atlas.results["id"] != rid]
     shown = pd.concat([others, new], ignore_index=True) if n else others
     raster = ctx.painter.paint(None, highlight=mask)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from atlas_viz.catalogue.relations import lineage
 from atlas_viz.catalogue.loader import citation_link, citation_text
 from atlas_viz.figures.maps import HOVER, runs_metric_figure
 from atlas_viz.core.text import md_escape, pretty
@@ -63,8 +64,7 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
     if r["notes"]:
         st.caption("Notes")
         st.text(r["notes"])
-    related = [(kind, tgt, "→") for kind, tgt in r["relations"]]
-    related += [(kind, src, "←") for src, rels in zip(res["id"], res["relations"]) for kind, tgt in rels if tgt == rid]
+    related = lineage(res, rid)
     if related:
         st.caption(f"Related results ({len(related)}): → this one relates to it, ← it relates to this one")
         labels = [f"{arrow} {pretty(kind)}: {other}" for kind, other, arrow in related]
