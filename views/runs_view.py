@@ -1,7 +1,6 @@
 """Runs: the stored run sources, and importing a table by upload with an interactive column mapping."""
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import yaml
 from atlas_viz.terrain.axes import Axes
 from atlas_viz.runs.mapping import parse_mapping, reference_axis
 from atlas_viz.runs.importer import ImportResult, import_table, read_table, source_meta
-from atlas_viz.runs.store import SOURCE_FILE, save_runs, slugify, source_dir
+from atlas_viz.runs.store import save_runs, slugify, source_exists
+from atlas_viz.runs.suggest import column_kinds, guess_axis_column, guess_id_column, guess_metrics, guess_value
 
 from .context import ViewContext
 
@@ -22,19 +22,7 @@ PREVIEW_ROWS = 200
 MAX_CATEGORIES = 30
 UNKNOWN, CONSTANT = "(unknown: left out)", "(one value for the whole table)"
 NO_ID = "(row number)"
-SYNONYMS = {
-    "width": ("width", "d_model", "hidden", "hidden_size", "n_embd", "units", "d_hidden"),
-    "depth": ("depth", "n_layers", "layers", "num_layers", "n_layer", "n_blocks"),
-    "optimizer": ("optimizer", "optim", "opt"),
-    "learning_rate": ("learning_rate", "lr", "eta"),
-    "data_regime": ("data_regime", "tokens_per_param", "samples_per_param"),
-    "parameterization": ("parameterization", "param", "parametrization"),
-    "task": ("task", "dataset"),
-    "architecture": ("architecture", "arch", "model"),
-}
-ALIASES = {"adam": "adaptive", "adamw": "adaptive", "rmsprop": "adaptive", "adagrad": "adaptive",
-           "adafactor": "adaptive", "momentum": "sgd", "nesterov": "sgd", "full_batch": "gd"}
-"""First guesses for common labels in the category widgets (the user can change each)."""
+NEW_SOURCE, APPEND, REPLACE = "new", "add these runs to it (a run with the same id is replaced)", "replace it"
 EXAMPLE = (
     "run_id,width,depth,optimizer,lr,n_train,n_params,val_acc,test_loss,seed\n"
     "a1,128,4,adam,0.001,50000,120000,0.91,0.31,1\n"
@@ -127,7 +115,7 @@ def _read_columns(data: bytes, name: str):
         return None, raw.problems
     df = raw.frame
     sample = df.head(2000).copy()
-    kinds = {c: "number" if _mostly_numbers(sample[c]) else "text" for c in df.columns}
+    kinds = column_kinds(sample)
     sample.attrs["rows"] = len(df)
     return (list(df.columns), kinds, sample), raw.problems
 
@@ -136,25 +124,6 @@ def _read_columns(data: bytes, name: str):
 def _import(data: bytes, name: str, mapping_text: str, _axes: Axes) -> ImportResult:
     mapping, _ = parse_mapping(yaml.safe_load(mapping_text), "mapping", _axes)
     return import_table(data, mapping, _axes, name)
-
-
-def _mostly_numbers(col: pd.Series) -> bool:
-    """Numbers, or text of which at least 80% parses as numbers (a few bad cells are reported on import)."""
-    if pd.api.types.is_bool_dtype(col):
-        return False
-    if pd.api.types.is_numeric_dtype(col):
-        return True
-    text = col.dropna().astype(str).str.strip()
-    text = text[text != ""]
-    return bool(len(text)) and pd.to_numeric(text, errors="coerce").notna().mean() >= 0.8
-
-
-def _guess(axis: str, columns: list[str]) -> str | None:
-    low = {c.lower(): c for c in columns}
-    for s in SYNONYMS.get(axis, (axis,)):
-        if s in low:
-            return low[s]
-    return None
 
 
 def _key(s: str) -> str:
@@ -170,7 +139,7 @@ def mapping_form(axes: Axes, name: str, columns: list[str], kinds: dict[str, str
                                     key="rm_license")}
     out: dict = {"source": {k: v for k, v in src.items() if v}}
     id_opts = [NO_ID, *columns]
-    guess = next((c for c in columns if c.lower() in ("run_id", "id", "config_id", "run", "name")), None)
+    guess = guess_id_column(columns)
     rid = st.selectbox("Run id column (unique per run)", id_opts,
                        index=id_opts.index(guess) if guess else 0, key="rm_id")
     if rid != NO_ID:
@@ -184,7 +153,7 @@ def mapping_form(axes: Axes, name: str, columns: list[str], kinds: dict[str, str
             out["axes"][ax.name] = spec
     used = {c for spec in out["axes"].values() for c in (spec.get("column"), spec.get("per")) if c} | {rid}
     numeric = [c for c in columns if kinds[c] == "number" and c not in used]
-    default = [c for c in numeric if re.search(r"loss|acc|err|score|ppl|perplex", c, re.I)]
+    default = guess_metrics(numeric)
     out["metrics"] = st.multiselect("Metrics (numeric columns measured by each run)", numeric, default=default,
                                     key="rm_metrics")
     return out
@@ -197,7 +166,7 @@ def _axis_widgets(axes: Axes, name: str, columns: list[str], kinds: dict[str, st
     help_ = ax.description + (f" Unit: {ax.unit}. Bins: {bins}." if bins else "")
     left = UNKNOWN if ax.default else "(choose: this axis has no default)"
     opts = [left, CONSTANT, *columns]
-    guess = _guess(name, columns)
+    guess = guess_axis_column(name, columns)
     c1, c2, c3 = st.columns([1.2, 1.4, 2.4])
     c1.markdown(f"**{name.replace('_', ' ')}**", help=help_)
     how = c2.selectbox(f"{name} from", opts, index=opts.index(guess) if guess else 0,
@@ -235,9 +204,7 @@ def _category_widgets(ax, column: str, sample: pd.DataFrame, box) -> dict:
         skip = "(not covered: skip those rows)"
         for u in uniques:
             opts = [skip, *ax.value_names]
-            alias = ALIASES.get(u.lower())
-            guess = u if u in ax.value_names else alias if alias in ax.value_names else next(iter(difflib.get_close_matches(u.lower(), ax.value_names,
-                                                                                       n=1, cutoff=0.7)), skip)
+            guess = guess_value(u, ax.value_names) or skip
             choice = st.selectbox(u, opts, index=opts.index(guess), key=f"rm_cat_{ax.name}_{_key(u)}")
             if choice != skip:
                 values[u] = choice
@@ -268,16 +235,15 @@ def import_button(ctx: ViewContext, mapping, result: ImportResult, name: str) ->
         st.warning("No row can be imported: fix the problems above or the mapping.")
         return
     slug = slugify(mapping.source.get("name") or Path(name).stem)
-    exists = (source_dir(ctx.data_dir, slug) / SOURCE_FILE).exists()
-    replace = True
-    if exists:
-        replace = st.checkbox(f"A source '{slug}' exists: replace it", key="rm_replace")
+    how = NEW_SOURCE
+    if source_exists(ctx.data_dir, slug):  # never replaced without being asked
+        how = st.radio(f"A source '{slug}' exists", (APPEND, REPLACE), index=None, key="rm_how")
     if not mapping.source.get("license"):
         st.caption("No license given: the source will be stored with license 'not stated'.")
-    if st.button(f"Import {len(result.table):,} runs as '{slug}'", type="primary", disabled=not replace,
+    if st.button(f"Import {len(result.table):,} runs as '{slug}'", type="primary", disabled=how is None,
                  key="rm_import"):
         meta = source_meta(mapping, result, name, {"via": "app upload"})
-        folder = save_runs(ctx.data_dir, slug, result.table, meta)
+        folder = save_runs(ctx.data_dir, slug, result.table, meta, append=how == APPEND)
         st.session_state["_runs_notes"] = [f"Imported {len(result.table):,} runs into {folder}. They are on the map "
                                            "now (layer 'Runs')."]
         st.session_state.pop("_runs_data", None)
