@@ -351,25 +351,7 @@ def test_expedition_arguments_are_refused_before_anything_runs(flag, value, name
     assert not (tmp_path / "runs").exists()
 
 
-# --- the app's upload: binary and nested tables are named, never a traceback ---------------------------
-
-def test_the_upload_reads_a_nested_parquet_column_without_a_traceback(tmp_path, monkeypatch):
-    import io
-
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT, make_data
-
-    monkeypatch.setenv("ATLAS_DATA", str(make_data(tmp_path)))
-    buf = io.BytesIO()
-    pd.DataFrame({"run_id": ["a", "b"], "optimizer": [["adam"], ["sgd"]], "width": [64, 128]}).to_parquet(buf)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["view"] = "runs"
-    at.session_state["_runs_data"] = ("nested.parquet", buf.getvalue())   # a list column gave a traceback
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert "nested.parquet: 3 columns, 2 rows" in " ".join(str(c.value) for c in at.caption)
-
+# --- more storage cases ---------------------------------------------------------------------------------
 
 def test_a_damaged_part_leaves_only_its_runs_out_and_is_named(tmp_path):
     folder = save_runs(tmp_path, "sweep", rows("r", 3), META)
@@ -419,3 +401,36 @@ def test_folding_parts_whose_columns_hold_different_kinds_keeps_every_run(tmp_pa
     save_runs(tmp_path, "sweep", pd.DataFrame({"run_id": ["b"], "config.seed": ["s2"]}), META, append=True)
     assert compact_runs(tmp_path, "sweep") == 2
     assert sorted(read_source_table(tmp_path, "sweep")["config.seed"]) == ["1", "s2"]
+
+
+# --- the app's upload: a stored source is kept unless asked, nested tables never a traceback ------------
+
+def test_the_app_never_replaces_a_stored_source_and_reads_a_nested_parquet_upload(tmp_path, monkeypatch):
+    import io
+
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT, make_data
+
+    data = make_data(tmp_path)
+    save_runs(data, "example_sweep", rows("old", 2), META)
+    monkeypatch.setenv("ATLAS_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["view"] = "runs"
+    at.run()
+    at.button[0].click().run()                                          # "Use an example table"
+    for ax, value in (("task", "tabular"), ("architecture", "mlp")):
+        at.selectbox(key=f"rm_ax_{ax}").set_value("(one value for the whole table)").run()
+        at.selectbox(key=f"rm_val_{ax}").set_value(value).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.button(key="rm_import").disabled                          # neither append nor replace chosen
+    at.radio(key="rm_how").set_value(at.radio(key="rm_how").options[0]).run()   # add these runs to it
+    at.button(key="rm_import").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert sorted(read_source_table(data, "example_sweep")["run_id"]) == ["a1", "a2", "a3", "a4", "a7", "old0", "old1"]
+    buf = io.BytesIO()
+    pd.DataFrame({"run_id": ["a", "b"], "optimizer": [["adam"], ["sgd"]], "width": [64, 128]}).to_parquet(buf)
+    at.session_state["_runs_data"] = ("nested.parquet", buf.getvalue())     # a list column gave a traceback
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "nested.parquet: 3 columns, 2 rows" in " ".join(str(c.value) for c in at.caption)
