@@ -336,7 +336,7 @@ def test_map_count_and_markers_agree_before_and_after_a_search(bundled_app, page
     assert before["drawn"] == shown, "result markers drawn by plotly differ from the header count"
     assert len(set(before["ids"])) == shown and "jacot2018_ntk" in before["ids"]
 
-    box = page.get_by_label("Search claims, authors, titles")
+    box = page.get_by_role("textbox", name="Search claims, authors, titles")  # not its help button
     box.fill("grokking")
     box.press("Enter")
     wait_for(page, "(total) => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')].some(e => {"
@@ -473,4 +473,33 @@ def test_hostile_catalogue_text_is_shown_as_text_and_never_runs(hostile_app, pag
     assert page.get_by_text("Download these results (CSV)").count() == 1
     page.wait_for_timeout(500)  # let the data grid paint its cells
     assert_nothing_ran(page, "catalogue view")
+    assert not page.watch.page_errors, page.watch.page_errors
+
+
+def map_view_box(page) -> dict:
+    """The map's shown x and y ranges (plotly's computed layout) and the x of the ringed search hits."""
+    return page.evaluate("""() => {
+        const gd = %s;
+        if (!gd || !gd._fullLayout) return null;
+        const hits = (gd.data || []).filter(t => t.name === 'search hits');
+        return {x: gd._fullLayout.xaxis.range.slice(), y: gd._fullLayout.yaxis.range.slice(),
+                hits: hits.length ? Array.from(hits[0].x) : [], ids: hits.length ? Array.from(hits[0].customdata) : []};
+    }""" % MAP_JS)
+
+
+def test_search_rings_the_hits_and_zooms_the_map(bundled_app, page):
+    open_app(page, bundled_app)
+    before = map_view_box(page)
+    assert before and not before["hits"], "no search: nothing is ringed"
+    box = page.get_by_role("textbox", name="Search claims, authors, titles")  # not its help button
+    box.fill("EoS")
+    box.press("Enter")
+    wait_for(page, f"() => {{ const gd = {MAP_JS}; return !!gd && (gd.data || []).some(t => t.name === 'search hits') }}",
+             "the search hits to be ringed on the map", STEP_MS)
+    wait_idle(page)
+    after = map_view_box(page)
+    assert "cohen2021_edge_of_stability" in after["ids"], after["ids"]
+    width_before, width_after = before["x"][1] - before["x"][0], after["x"][1] - after["x"][0]
+    assert width_after < 0.6 * width_before, f"the map did not zoom: x range {before['x']} -> {after['x']}"
+    assert all(after["x"][0] < x < after["x"][1] for x in after["hits"]), "a ringed hit lies outside the view"
     assert not page.watch.page_errors, page.watch.page_errors
