@@ -39,7 +39,7 @@ from views.runs_view import runs_view
 from views.sidebar import sidebar
 from views.state import current_filters, init_state, sync_query
 
-VIEW_FUNCS = {"phase": lambda ctx: phase_view(ctx.atlas, ctx.shown), "catalogue": catalogue_view,
+VIEW_FUNCS = {"phase": phase_view, "catalogue": catalogue_view,
               "runs": runs_view, "contribute": contribute_view}
 
 st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")

@@ -4,66 +4,78 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from atlas_viz.coverage.levels import coverage_shares
+from atlas_viz.core.names import MAP_TYPES
+from atlas_viz.core.text import md_escape
+from atlas_viz.coverage.levels import coverage_note, coverage_shares
+from atlas_viz.coverage.regions import claims_per_cell, relation_segments, zoom_box
 from atlas_viz.figures.evidence import add_verdict_rings
 from atlas_viz.figures.maps import map_figure, shares_figure
-from atlas_viz.core.names import MAP_TYPES
-from atlas_viz.figures.raster import Raster
-from atlas_viz.coverage.regions import relation_segments
+from atlas_viz.figures.raster import Raster, heat_edges
 from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, metric_columns
 
 from .context import ViewContext
-
 from .detail import show_detail
+
+MAP_HEIGHT = 560  # the coverage bar, the map and its legend fit above the fold at 1400 x 900
 
 HOW_TO_READ = """
 **How to read this map.** Every point of the terrain is one *cell*: a combination of task, architecture,
 width, depth, optimizer, learning rate, parameterization and data regime. Cells that differ little sit close
-together. Large labels name groups of *continents* by task; small labels name each continent's architecture;
-inside a continent the remaining axes arrange the cells the same way everywhere.
+together. Each *continent* (large capitals) is a task; its *islands* (small labels) are architectures; inside
+an island the remaining axes arrange the cells the same way everywhere.
 
-* **Land colour is coverage** for the observables chosen in the sidebar (all, if none):
-  grey fog is *terra incognita* (nothing known), sand is *observed* (runs only), light green is *mapped*
-  (an empirical law or heuristic claims it), dark green is *charted* (a theorem or calculation covers it).
-* **Markers are results**, placed at the centre of their region of validity; colour and shape give the kind
-  of map, from ◆ theorems to ★ conjectures. Hover for the claim, click to open it.
-* **Regions of validity** (a layer) outline where each result holds; a region spread over several continents
-  is drawn as several shapes.
+* **Land colour is coverage**: a cell takes the best level any counted observable reaches there (the line
+  under the bar says what is counted; choose observables in the sidebar to narrow it). Grey fog is *terra
+  incognita* (nothing known), sand is *observed* (runs only), light green is *mapped* (an empirical law or
+  heuristic claims it), dark green is *charted* (a theorem or calculation covers it). Dots are single cells.
+* **Markers are results**, each on a cell of its own region near the region's centre, never on top of
+  another; colour and shape give the kind of map, from ◆ theorems to ★ conjectures. Hover for the claim,
+  click to open it: its region is drawn filled over the dimmed terrain, with arrows to related results
+  (layer *Relations*).
+* **Regions of validity** (a layer) colour each cell by how many of the shown results claim it.
 * Scroll to zoom, drag to pan; use the box or lasso tool (top right of the map) to list what is inside.
 """
 
 
-def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: list[str] | None, fog: Raster) -> None:
-    """``fog``: the terrain painted by coverage ``level`` (cached by app.py)."""
+def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tuple[str, ...], fog: Raster,
+             dimmed: Raster | None = None) -> None:
+    """``fog``: the terrain painted by coverage ``level`` for the observables ``fog_obs`` (cached by app.py);
+    ``dimmed``: the same washed out, laid under a selected result's region."""
     ss = st.session_state
     atlas, shown = ctx.atlas, ctx.shown
     shares = coverage_shares(level)
-    st.caption("Coverage of the terrain for " + (", ".join(o.replace("_", " ") for o in fog_obs) if fog_obs else
-               "all observables (a cell counts at the level most of them reach)")
-               + " by the filtered results and runs. Land colours: grey fog = terra incognita, sand = observed "
-               "(runs only), light green = mapped (empirical law or heuristic), dark green = charted (theorem or "
-               "calculation).")
     st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
+    st.caption(md_escape(coverage_note(fog_obs, atlas.axes.observable_names, shown, len(atlas.results))))
 
     visible = tuple(t for t in MAP_TYPES if ss.get(f"show_{t}", True))
-    selected = ss.get("result")
-    regions = []
-    if ss.get("layer_regions"):
-        for r in shown[shown["map_type"].isin(visible)].itertuples():
-            regions.append((r.id, r.map_type, ctx.shapes(r.id)))
-    elif selected in set(shown["id"]):
+    drawn = shown[shown["map_type"].isin(visible)]
+    selected = ss.get("result") if ss.get("result") in set(shown["id"]) else None
+    regions, rel = [], None
+    if selected is not None:
         mtype = shown.loc[shown["id"] == selected, "map_type"].iloc[0]
         regions.append((selected, mtype, ctx.shapes(selected)))
-    rel = relation_segments(shown[shown["map_type"].isin(visible)]) if ss.get("layer_relations") else None
+        if ss.get("layer_relations"):
+            rel = relation_segments(drawn)
+            rel = rel[(rel["source"] == selected) | (rel["target"] == selected)]
     runs_layer, run_color = None, None
     if ss.get("layer_runs") and len(ctx.runs):
         metrics = metric_columns(ctx.runs, ctx.runset.sources)
         run_color = st.sidebar.selectbox("Colour runs by", ["(none)"] + metrics, key="run_metric")
         run_color = None if run_color == "(none)" else run_color
         runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > AGGREGATE_ABOVE else ctx.runs)
-    raster = fog if ss.get("layer_fog", True) else ctx.painter.paint(None)
+    heat = None
+    if ss.get("layer_regions"):
+        claims = claims_per_cell(atlas.results, atlas.masks, drawn["id"])
+        heat = heat_edges(claims)
+        raster = ctx.painter.paint_heat(claims, heat)
+    elif ss.get("layer_fog", True):
+        raster = dimmed if selected is not None and dimmed is not None else fog
+    else:
+        raster = ctx.painter.paint(None, dim=selected is not None)
+    hits = [h for h in ss.get("search_hits", []) if h in set(drawn["id"])]
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
-                     relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible)
+                     relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible,
+                     height=MAP_HEIGHT, highlight_ids=hits, zoom=zoom_box(shown, hits) if hits else None, heat=heat)
     if ss.get("layer_verdicts"):
         add_verdict_rings(fig, shown[shown["map_type"].isin(visible)])
     side = bool(ss.get("result")) or st.session_state.get("_picked_many", False)

@@ -9,8 +9,9 @@ from atlas_viz.core.names import MAP_TYPES
 
 VIEWS = {"map": "Map", "phase": "Phase diagram", "catalogue": "Catalogue", "expeditions": "Expeditions",
          "runs": "Runs: import", "contribute": "Add a result"}
-LAYERS = {"fog": "Fog (coverage)", "regions": "Regions of validity", "runs": "Runs", "labels": "Continent labels",
-          "relations": "Relations as lines", "verdicts": "Verdicts (predictions checked on runs)"}
+LAYERS = {"fog": "Fog (coverage)", "regions": "Regions of validity (results per cell)", "runs": "Runs",
+          "labels": "Continent and island labels", "relations": "Relations of the selected result (arrows)",
+          "verdicts": "Verdicts (predictions checked on runs)"}
 DEFAULT_LAYERS = ("fog", "labels", "runs")
 FILTER_LIST_KEYS = {"f_types": "map_types", "f_obs": "observables", "f_status": "statuses", "f_method": "methods",
                     "f_object": "objects", "f_verdict": "verdicts"}

@@ -57,7 +57,7 @@ def fog_observables(shown: pd.DataFrame, chosen: tuple[str, ...] | list[str], fi
 
 
 def coverage_note(observables: tuple[str, ...], all_observables: tuple[str, ...], shown: pd.DataFrame,
-                  n_results: int, shares: pd.DataFrame) -> str:
+                  n_results: int) -> str:
     """One line saying what the coverage bar counts (plain text: the caller escapes it for Markdown)."""
     what = ("all observables" if set(observables) >= set(all_observables)
             else ", ".join(o.replace("_", " ") for o in observables) or "no observable")
@@ -66,10 +66,6 @@ def coverage_note(observables: tuple[str, ...], all_observables: tuple[str, ...]
     n_conj = int((shown["map_type"] == "conjecture").sum()) if len(shown) else 0
     if n_conj:
         parts.append(f"Conjectures ({n_conj} shown) lift no fog.")
-    small = [f"{lv.replace('_', ' ')} {share_label(sh)} ({c:,} cells)" for lv, c, sh in
-             shares[["level", "cells", "share"]].itertuples(index=False) if 0 < sh < 0.07 and lv != "terra_incognita"]
-    if small:
-        parts.append("Too thin to label in the bar: " + ", ".join(small) + ".")
     return " ".join(parts)
 
 

@@ -8,6 +8,12 @@ import numpy as np
 import pandas as pd
 
 from atlas_viz.core.names import MARKER_GAP_SHARE
+
+SNAP = 0.7
+"""A lattice point moves onto its nearest cell of the region within this many marker gaps."""
+HOME_POINTS = 37
+"""A result's home is one of this many lattice points nearest its region's central cell (three rings), chosen
+by its id; it probes onward from there (open addressing), so a newcomer displaces few markers."""
 from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import Axes
 
@@ -81,33 +87,39 @@ class _Occupied:
         self.n += 1
 
 
-def _place_one(idx: np.ndarray, x: np.ndarray, y: np.ndarray, taken: _Occupied,
-               first: int = 64) -> tuple[float, float, int]:
-    """The cell of ``idx`` nearest the region's centre that is clear of ``taken``; else a point beside it.
-
-    Candidates are the region's cells by distance to its centre (the nearest ``first``, then 8 and 64 times as many, then all).
-    When no cell of the region is clear (a small region shared by several results), the marker takes the
-    nearest clear point of a hexagonal lattice around the central cell: the only case where it may sit just
-    outside its region, a few marker gaps from it.
-    """
+def _central_cell(idx: np.ndarray, x: np.ndarray, y: np.ndarray) -> int:
+    """The cell of a region nearest its centre (ties: the lowest cell index)."""
     px, py = x[idx], y[idx]
     d2 = (px - px.mean()) ** 2 + (py - py.mean()) ** 2
-    start = 0
-    for stage in (first, first * 8, first * 64, len(idx)):
-        stage = min(stage, len(idx))
-        part = np.argpartition(d2, stage - 1)[:stage] if stage < len(idx) else np.arange(len(idx))
-        part = part[np.lexsort((idx[part], d2[part]))][start:]  # ties broken by cell index: deterministic
-        k = taken.first_clear(px[part], py[part])
+    return int(idx[np.flatnonzero(d2 == d2.min())[0]])
+
+
+def _place_one(rid: str, centre: int, idx: np.ndarray, x: np.ndarray, y: np.ndarray, taken: _Occupied,
+               reach: int = 4, table: int = HOME_POINTS) -> tuple[float, float, int]:
+    """The first clear point of a hexagonal lattice (spacing: the marker gap) around the region's central
+    cell, nearest first; each lattice point is moved onto the region's cell nearest to it when one lies
+    within ``SNAP`` gaps (so a marker sits on a cell of its region wherever the region has one close by).
+    """
+    gap = max(taken.gap, 1e-9)
+    ring = np.vstack([[0.0, 0.0], _hex_ring_offsets(gap)])
+    start = int.from_bytes(hashlib.blake2b(rid.encode(), digest_size=4).digest(), "little") % table
+    ring = np.vstack([ring[start:table], ring[:start], ring[table:]])  # open addressing from the id's home
+    cx, cy = x[centre], y[centre]
+    px, py = x[idx], y[idx]
+    near = np.flatnonzero((px - cx) ** 2 + (py - cy) ** 2 <= (gap * (reach + 1)) ** 2)
+    for lo in range(0, len(ring), 64):
+        pts = ring[lo:lo + 64] + (cx, cy)
+        snapped, cells = pts.copy(), np.full(len(pts), centre)
+        if len(near):
+            d2 = (pts[:, 0:1] - px[near]) ** 2 + (pts[:, 1:2] - py[near]) ** 2
+            best = d2.argmin(axis=1)
+            close = d2[np.arange(len(pts)), best] <= (gap * SNAP) ** 2
+            snapped[close] = np.column_stack([px[near[best[close]]], py[near[best[close]]]])
+            cells[close] = idx[near[best[close]]]
+        k = taken.first_clear(snapped[:, 0], snapped[:, 1])
         if k >= 0:
-            return float(px[part[k]]), float(py[part[k]]), int(idx[part[k]])
-        if stage >= len(idx):
-            break
-        start = stage
-    centre = int(np.argmin(d2))
-    ring = _hex_ring_offsets(max(taken.gap, 1e-9))
-    k = taken.first_clear(px[centre] + ring[:, 0], py[centre] + ring[:, 1])
-    ox, oy = ring[k] if k >= 0 else (0.0, 0.0)
-    return float(px[centre] + ox), float(py[centre] + oy), int(idx[centre])
+            return float(snapped[k, 0]), float(snapped[k, 1]), int(cells[k])
+    return float(cx), float(cy), centre
 
 
 @functools.lru_cache(maxsize=8)
@@ -123,28 +135,31 @@ def _hex_ring_offsets(gap: float, rings: int = 12) -> np.ndarray:
 
 def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataFrame,
                      gap: float | None = None) -> pd.DataFrame:
-    """Where each result sits: a distinct cell of its region, near the region's centre, clear of the others.
+    """Where each result sits: near its region's central cell, on a cell of its region, clear of the others.
 
-    Results are placed one by one in the order of their ids; each takes the cell of its region nearest the
-    region's centre that is at least ``gap`` (default ``marker_gap(terrain)``) from every marker placed
-    before it (see ``_place_one`` for the fallback). The same catalogue always gives the same map, and
-    adding a result moves only markers near it: those whose place it takes, then those whose place these
-    take, a chain of collisions starting at the newcomer (tested). A region spread over several continents
-    has its centre in the ocean; taking the nearest cell of the region keeps the marker on land.
-    Columns: x, y, cell (-1 for an empty region), n_cells, extent (share of the terrain).
+    Each region has a central cell (its cell nearest the region's centre: on land even when the region spans
+    continents). The results sharing a central cell form a crowd, placed in the order of their ids on a
+    hexagonal lattice of spacing ``gap`` (default ``marker_gap(terrain)``) around it, each at the first point
+    clear of every marker placed before (snapped to a cell of its region when one is close; see
+    ``_place_one``). Crowds are placed in the order of their central cells, so the map depends on the
+    catalogue alone, and adding a result moves only markers of its own crowd placed after it (one lattice
+    step or a few) and, rarely, of a neighbouring crowd whose points it takes: never a marker far away.
+    Columns: x, y, cell (the region's cell the marker stands on or beside; -1 for an empty region),
+    n_cells, extent (share of the terrain).
     """
     x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
     taken = _Occupied(marker_gap(terrain) if gap is None else gap, len(results))
     out = np.full((len(results), 4), np.nan)
     ids = results["id"].astype(str).to_numpy() if len(results) else np.array([], dtype=str)
-    for i in np.argsort(ids, kind="stable"):
-        idx = np.flatnonzero(masks[i])
-        if not len(idx):
+    regions = [np.flatnonzero(masks[i]) for i in range(len(results))]
+    centres = np.array([_central_cell(r, x, y) if len(r) else -1 for r in regions], dtype=np.int64)
+    for i in np.lexsort((ids, centres)):
+        if centres[i] < 0:
             out[i] = (np.nan, np.nan, -1, 0)
             continue
-        px, py, cell = _place_one(idx, x, y, taken)
+        px, py, cell = _place_one(ids[i], int(centres[i]), regions[i], x, y, taken)
         taken.add(px, py)
-        out[i] = (px, py, cell, len(idx))
+        out[i] = (px, py, cell, len(regions[i]))
     pos = pd.DataFrame(out, columns=["x", "y", "cell", "n_cells"], index=results.index)
     pos = pos.astype({"cell": np.int64, "n_cells": np.int64})
     return pos.assign(extent=pos["n_cells"] / max(len(terrain), 1))

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 
 from atlas_viz.core.names import COVERAGE_LABELS, COVERAGE_LEVELS, MAP_TYPES
 from atlas_viz.core.text import pretty
-from atlas_viz.figures.raster import HEAT_EDGES, HEAT_RGB, LEVEL_RGB, Raster
+from atlas_viz.coverage.levels import share_label
+from atlas_viz.figures.raster import HEAT_RGB, LEVEL_RGB, Raster
 
 MAP_TYPE_STYLE = {
     # map type: (colour, marker symbol, legend label)
@@ -42,9 +43,12 @@ def result_hover(row: pd.Series) -> str:
 FONT = "'Source Sans Pro', 'Source Sans 3', 'Helvetica Neue', Arial, sans-serif"
 """The UI's font (Streamlit's), for every label drawn on a figure."""
 HIT_COLOUR = "#f2b705"
-LEGEND_PX = 225  # the legend sits in a strip right of the map: in view whenever the map is, never over the land
-COLORBAR = {"x": 1.01, "xanchor": "left", "y": 0.0, "yanchor": "bottom", "len": 0.42, "thickness": 12}
-"""Where a colour bar goes: in the legend's strip, below the legend."""
+REGION_COLOUR = "#e4572e"  # the selected result's region: vivid over the washed-out terrain
+RELATION_COLOUR = {"extends": "#1f3b8f", "tests": "#2a7f62", "contradicts": "#c0392b", "inspired_by": "#6b5b95"}
+ARROW_TEXT_UP_TO = 6  # more arrows than this: their type by colour (legend) only, no text on the map
+COLORBAR = {"x": 0.995, "xanchor": "right", "y": 0.01, "yanchor": "bottom", "len": 0.42, "thickness": 12,
+            "bgcolor": "rgba(255,255,255,0.85)"}
+"""Where a colour bar goes: in the sea at the bottom right (the legend takes the bottom left)."""
 
 
 def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | None = None,
@@ -53,7 +57,7 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
                run_color: str | None = None, selected: str | None = None, height: int = 760,
                visible_types: tuple[str, ...] = MAP_TYPES, uirevision: str = "atlas",
                highlight_ids: Sequence[str] = (), zoom: tuple[float, float, float, float] | None = None,
-               heat: bool = False) -> go.Figure:
+               heat: tuple[int, ...] | None = None) -> go.Figure:
     """The atlas map.
 
     ``results`` has columns id, map_type, x, y and a hover column (or claim, authors, year, title).
@@ -61,7 +65,8 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
     ``relations``: x0, y0, x1, y1, type, drawn as labelled arrows (pass only the selected result's).
     ``runs``: x, y, id, hover and optionally ``run_color`` (a metric column), or aggregated x, y, count.
     ``highlight_ids``: results ringed on top (search hits), the others dimmed; ``zoom``: axis ranges.
-    ``heat``: the raster shows how many results claim each cell; a colour bar explains its classes.
+    ``heat``: the raster shows how many results claim each cell, in classes starting at these counts
+    (``raster.heat_edges``); a colour bar explains them.
     Every result and run keeps its id in ``customdata``.
     """
     fig = go.Figure()
@@ -72,12 +77,12 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
                              mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False,
                              name="extent"))
     if heat:
-        _add_heat_key(fig)
+        _add_heat_key(fig, heat)
     _add_regions(fig, regions or [], selected)
     if runs is not None and len(runs):
         _add_runs(fig, runs, run_color)
     hits = set(highlight_ids)
-    _add_results(fig, results, visible_types, dimmed=bool(hits))
+    _add_results(fig, results, visible_types, dimmed=bool(hits) or selected is not None)
     if hits:
         sub = results.set_index("id", drop=False).reindex([h for h in highlight_ids if h in set(results["id"])])
         fig.add_trace(go.Scatter(x=sub["x"], y=sub["y"], mode="markers", name="search hits",
@@ -88,14 +93,18 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
         fig.add_trace(go.Scatter(x=[row["x"]], y=[row["y"]], mode="markers", name="selected result",
                                  marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"color": "#d62828", "width": 3}},
                                  hoverinfo="skip", customdata=[selected]))
-    annotations = _label_annotations(labels) + _relation_annotations(relations)
+    annotations = _label_annotations(labels) + _relation_annotations(relations, selected)
+    for kind in (sorted(set(relations["type"])) if relations is not None and len(relations) else []):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"→ {pretty(kind)}", hoverinfo="skip",
+                                 line={"color": RELATION_COLOUR.get(kind, "#263445"), "width": 2}))
     fig.update_layout(
         annotations=annotations, font={"family": FONT},
-        height=height, margin={"l": 0, "r": LEGEND_PX, "t": 0, "b": 0}, plot_bgcolor=SEA, paper_bgcolor="white",
+        height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor=SEA, paper_bgcolor="white",
         dragmode="pan", hovermode="closest", clickmode="event+select",
         uirevision=uirevision if zoom is None else f"{uirevision}|{','.join(f'{v:.3f}' for v in zoom)}",
-        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "xanchor": "left", "x": 1.005,
-                "font": {"size": 12, "family": FONT}, "itemclick": "toggle", "title": {"text": "<b>Results</b>"}},
+        legend={"orientation": "v", "yanchor": "bottom", "y": 0.005, "xanchor": "left", "x": 0.005,
+                "font": {"size": 12, "family": FONT}, "itemclick": "toggle", "bgcolor": "rgba(255,255,255,0.85)",
+                "bordercolor": "#c9d3dd", "borderwidth": 1},
         xaxis={"visible": False, "scaleanchor": "y", "scaleratio": 1,
                **({"range": [zoom[0], zoom[1]]} if zoom else {})},
         yaxis={"visible": False, **({"range": [zoom[2], zoom[3]]} if zoom else {})},
@@ -109,10 +118,10 @@ def _add_results(fig: go.Figure, results: pd.DataFrame, visible_types: tuple[str
         if mtype not in visible_types:
             continue
         sub = results[results["map_type"] == mtype]
-        colour, symbol, label = MAP_TYPE_STYLE[mtype]
+        colour, symbol, _ = MAP_TYPE_STYLE[mtype]
         hover = sub[HOVER].to_numpy() if HOVER in sub else np.array([result_hover(r) for _, r in sub.iterrows()])
         fig.add_trace(go.Scatter(
-            x=sub["x"], y=sub["y"], mode="markers", name=label,
+            x=sub["x"], y=sub["y"], mode="markers", name=pretty(mtype),
             marker={"color": colour, "symbol": symbol, "size": 11, "line": {"color": "white", "width": 1.2},
                     "opacity": 0.45 if dimmed else 1.0},
             customdata=sub["id"].to_numpy(), text=hover, hovertemplate="%{text}<extra></extra>", legendgroup=mtype))
@@ -133,26 +142,31 @@ def _label_annotations(labels: pd.DataFrame | None) -> list[dict]:
     return out
 
 
-def _relation_annotations(relations: pd.DataFrame | None) -> list[dict]:
-    """Each relation as an arrow from the relating result to the related one, its type written at the middle."""
+def _relation_annotations(relations: pd.DataFrame | None, selected: str | None) -> list[dict]:
+    """Each relation as an arrow from the relating result to the related one, its type written near the end
+    away from ``selected`` (where the arrows of one result spread apart)."""
     out = []
-    for r in (relations.itertuples() if relations is not None and len(relations) else []):
+    rows = list(relations.itertuples()) if relations is not None and len(relations) else []
+    for r in rows:
+        t = 0.25 if getattr(r, "source", None) != selected else 0.75
+        colour = RELATION_COLOUR.get(str(r.type), "#263445")
         out.append({"x": r.x1, "y": r.y1, "ax": r.x0, "ay": r.y0, "xref": "x", "yref": "y", "axref": "x",
                     "ayref": "y", "text": "", "showarrow": True, "arrowhead": 3, "arrowsize": 1.3, "arrowwidth": 1.8,
-                    "arrowcolor": "#263445", "standoff": 7, "startstandoff": 6})
-        out.append({"x": (r.x0 + r.x1) / 2, "y": (r.y0 + r.y1) / 2, "text": esc(pretty(str(r.type))),
-                    "showarrow": False, "font": {"size": 11, "color": "#263445", "family": FONT},
+                    "arrowcolor": colour, "standoff": 7, "startstandoff": 6})
+        if len(rows) > ARROW_TEXT_UP_TO:
+            continue
+        out.append({"x": r.x0 + t * (r.x1 - r.x0), "y": r.y0 + t * (r.y1 - r.y0), "text": esc(pretty(str(r.type))),
+                    "showarrow": False, "font": {"size": 11, "color": colour, "family": FONT},
                     "bgcolor": "rgba(255,255,255,0.85)", "borderpad": 2})
     return out
 
 
-def _add_heat_key(fig: go.Figure) -> None:
+def _add_heat_key(fig: go.Figure, edges: tuple[int, ...]) -> None:
     """A colour bar for the heat of results per cell (an invisible trace carries it)."""
-    n = len(HEAT_RGB)
-    scale = [[k / n + e, f"rgb({r},{g},{b})"] for k, (r, g, b) in enumerate(HEAT_RGB) for e in (0, 1 / n)]
-    scale = [[min(max(v, 0.0), 1.0), c] for v, c in scale]
-    ticks = ["none"] + [f"{lo}" if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(HEAT_EDGES)]
-    ticks.append(f"{HEAT_EDGES[-1]}+")
+    n = len(edges) + 1
+    scale = [[(k + e) / n, f"rgb({r},{g},{b})"] for k, (r, g, b) in enumerate(HEAT_RGB[:n]) for e in (0, 1)]
+    ticks = ["none"] + [f"{lo}" if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(edges)]
+    ticks.append(f"{edges[-1]}+")
     fig.add_trace(go.Scatter(
         x=[None], y=[None], mode="markers", name="results claiming a cell", showlegend=False, hoverinfo="skip",
         marker={"color": [0], "cmin": 0, "cmax": n, "colorscale": scale, "showscale": True,
@@ -167,11 +181,11 @@ def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]
     for rid, mtype, polys in regions:
         groups.setdefault((mtype, rid == selected), []).extend(part for p in polys for part in (p, gap))
     for (mtype, strong), parts in sorted(groups.items(), key=lambda kv: kv[0][1]):
-        colour = MAP_TYPE_STYLE[mtype][0]
+        colour = REGION_COLOUR if strong else MAP_TYPE_STYLE[mtype][0]
         xy = np.concatenate(parts) if parts else np.zeros((0, 2))
         fig.add_trace(go.Scatter(
-            x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.33 if strong else 0.08),
-            line={"color": colour, "width": 2.2 if strong else 0.8}, hoverinfo="skip",
+            x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.45 if strong else 0.08),
+            line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
             name=f"region of {selected}" if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
             legendgroup="regions", showlegend=strong))
 
@@ -298,17 +312,23 @@ def skeleton_figure(height: int = 420) -> go.Figure:
 
 
 def shares_figure(shares: pd.DataFrame) -> go.Figure:
-    """One thin stacked bar: the share of terrain at each coverage level, labelled (it doubles as the legend)."""
+    """One thin stacked bar: the share of terrain at each coverage level, with a key of the four levels and
+    their shares beside it (every level named, however thin its part of the bar)."""
     fig = go.Figure()
-    short = {"terra_incognita": "fog: terra incognita", "observed": "observed", "mapped": "mapped",
-             "charted": "charted"}
+    short = {"terra_incognita": "fog", "observed": "observed (runs)", "mapped": "mapped", "charted": "charted"}
+    key = []
     for (colour, label), row in zip(coverage_legend(), shares.itertuples()):
-        pct = row.share * 100
-        fig.add_trace(go.Bar(x=[max(pct, 0.0)], y=["terrain"], orientation="h", name=label, marker={"color": colour},
-                             text=[f"{short[row.level]} {pct:.1f}%" if pct >= 7 else ""], textposition="inside",
-                             insidetextanchor="middle", textfont={"color": "#1d2b3a", "size": 12},
-                             hovertemplate=f"{label}: %{{x:.1f}}% ({row.cells:,} cells)<extra></extra>"))
-    fig.update_layout(barmode="stack", height=46, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
-                      xaxis={"range": [0, 100], "visible": False}, yaxis={"visible": False}, bargap=0.05,
-                      plot_bgcolor="white")
+        text = f"{short[row.level]} {share_label(row.share)}"
+        key.append(f'<span style="color:{colour}">■</span> {text}')
+        fig.add_trace(go.Bar(x=[max(row.share * 100, 0.0)], y=["terrain"], orientation="h", name=label,
+                             marker={"color": colour}, text=[text if row.share >= 0.12 else ""],
+                             textposition="inside", insidetextanchor="middle",
+                             textfont={"color": "#1d2b3a", "size": 12, "family": FONT},
+                             hovertemplate=f"{label}: {share_label(row.share)} ({row.cells:,} cells)<extra></extra>"))
+    fig.update_layout(barmode="stack", height=30, margin={"l": 0, "r": 430, "t": 0, "b": 0}, bargap=0.05,
+                      xaxis={"range": [0, 100], "visible": False, "fixedrange": True}, showlegend=False,
+                      yaxis={"visible": False, "fixedrange": True}, plot_bgcolor="white",
+                      annotations=[{"text": "&nbsp;&nbsp;".join(key), "xref": "paper", "yref": "paper", "x": 1.0,
+                                    "xanchor": "left", "y": 0.5, "yanchor": "middle", "showarrow": False,
+                                    "xshift": 10, "font": {"size": 12, "family": FONT, "color": "#1d2b3a"}}])
     return fig

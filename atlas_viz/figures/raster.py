@@ -28,11 +28,9 @@ HIGHLIGHT_RGB = np.array([214, 40, 40], dtype=np.uint8)
 SEA_RGB = np.array([233, 241, 247], dtype=np.uint8)
 SHELF_RGB = np.array([214, 228, 240], dtype=np.uint8)
 COAST_RGB = np.array([96, 110, 124], dtype=np.uint8)
-HEAT_RGB = np.array([  # results claiming a cell: none, then 1, 2-3, 4-7, 8-15, 16-31, 32+ (YlOrRd-like)
+HEAT_RGB = np.array([  # results claiming a cell: none, then six classes of rising counts (YlOrRd-like)
     [226, 226, 220], [255, 237, 160], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38], [110, 0, 40],
 ], dtype=np.uint8)
-HEAT_EDGES = (1, 2, 4, 8, 16, 32)
-"""Lower bound of each heat class after 'none': the class of a count is how many edges it reaches."""
 FILL_PX = 15  # a land pixel takes the best level of the cells within this box (pixels, odd)
 
 # Palette slots: 0 sea (transparent), then shelf, coast, plain land, highlight, 4 fills, 4 dots, heat classes.
@@ -61,9 +59,19 @@ def _palette(dim: bool) -> np.ndarray:
     return pal.astype(np.uint8)
 
 
-def heat_class(counts: np.ndarray) -> np.ndarray:
-    """Heat class (0 = no result, 1.. len(HEAT_EDGES)) of each count."""
-    return np.searchsorted(np.asarray(HEAT_EDGES), np.asarray(counts), side="right").astype(np.uint8)
+def heat_edges(counts: np.ndarray, classes: int = len(HEAT_RGB) - 1) -> tuple[int, ...]:
+    """Lower bounds of the heat classes after 'none': quantiles of the counts above zero, so that each class
+    holds a similar share of the claimed land whatever the filters (1 is always the first bound)."""
+    pos = np.asarray(counts)[np.asarray(counts) > 0]
+    if not len(pos):
+        return (1,)
+    qs = np.quantile(pos, np.linspace(0, 1, classes + 1)[:-1], method="lower").astype(int)
+    return tuple(sorted({1, *(int(q) for q in qs[1:] if q > 1)}))
+
+
+def heat_class(counts: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
+    """Heat class of each count: 0 = no result, k = at least ``edges[k-1]`` results (and fewer than the next)."""
+    return np.searchsorted(np.asarray(edges), np.asarray(counts), side="right").astype(np.uint8)
 
 
 class Painter:
@@ -126,9 +134,9 @@ class Painter:
             grid[self.pix[:, np.asarray(highlight, dtype=bool)].ravel()] = _HIGHLIGHT
         return self._encode(grid, dim)
 
-    def paint_heat(self, counts: np.ndarray) -> Raster:
-        """Colour the land by how many results claim each cell (classes of ``HEAT_EDGES``)."""
-        grid = self._codes(heat_class(counts), _HEAT)
+    def paint_heat(self, counts: np.ndarray, edges: tuple[int, ...]) -> Raster:
+        """Colour the land by how many results claim each cell (classes from ``heat_edges``)."""
+        grid = self._codes(heat_class(counts, edges), _HEAT)
         grid[self.shape.coast.ravel()] = _COAST
         return self._encode(grid, False)
 
