@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from atlas_viz.expeditions import sweeps
 from atlas_viz.expeditions.experiments import SOURCE, Task, grid, run_experiments
@@ -60,6 +61,9 @@ def test_serial_sweep_stores_each_run_as_it_finishes(tmp_path, axes):
     table = read_source_table(tmp_path, SOURCE)
     assert sorted(table["run_id"]) == sorted(report.run_ids) and table["test_error"].notna().all()
     assert (table["architecture"] == "kernel").all() and (table["data_regime"] == "interpolation").all()
+    meta = yaml.safe_load((tmp_path / "runs" / SOURCE / "source.yaml").read_text())
+    assert {"test_error", "sharpness_max", "grokking_delay", "ntk_change_rel", "seconds"} <= set(meta["metrics"])
+    assert meta["provenance"]["kinds"] == ["double_descent"] and meta["quantities"]["samples"] == "config.samples"
 
 
 def test_joblib_workers_store_every_run(tmp_path, axes):

@@ -66,6 +66,16 @@ def check_tasks(tasks: Sequence[Task]) -> None:
             raise ValueError(f"task {i + 1} of {len(tasks)}: {err}") from err
 
 
+def _installed(package: str) -> str:
+    """The installed version of ``package`` (without importing it), or "" when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return ""
+
+
 def run_task(task: Task) -> dict[str, float]:
     """Run one task (in whichever process the executor chose); its metrics plus ``seconds``."""
     kind = get_kind(task.kind)
@@ -127,7 +137,10 @@ def run_experiments(data_dir: Path | str, axes: Axes, tasks: Sequence[Task], bud
         shown = ", ".join(f"{m} {row[m]:.3g}" for m in get_kind(task.kind).metrics[:2])
         return f"{task.kind} seed {task.seed}: {shown}"
 
-    return run_and_store(data_dir, SOURCE, source_meta(command, version), run_task, tasks,
+    meta = source_meta(command, version)
+    meta["provenance"] = {**meta["provenance"], "generator": "atlas_viz.expeditions.experiments",
+                          "torch": _installed("torch"), "kinds": sorted({t.kind for t in tasks})}
+    return run_and_store(data_dir, SOURCE, meta, run_task, tasks,
                          lambda task, metrics: task_row(axes, task, metrics, version), budget, max_runs, workers,
                          scheduler, progress, describe, cancel)
 
