@@ -142,7 +142,7 @@ def test_catalogue_view_and_exports():
     table = at.dataframe[0].value
     assert len(table) == (load_atlas(BUNDLED).results["map_type"] == "conjecture").sum()
     assert set(table["kind of map"]) == {"conjecture"}
-    assert table["link"].str.startswith("https://").all()
+    assert table["paper"].str.startswith("https://").all()
 
 
 def test_broken_entries_are_listed_and_the_rest_draws(tmp_path, monkeypatch):
