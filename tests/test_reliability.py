@@ -151,7 +151,8 @@ def _axes():
 # --- YAML with limits; a parse cache of validated files only ----------------------------------------
 
 def alias_bomb(levels: int = 9) -> str:
-    lines = ['a0: &a0 ["lol"]'] + [f"a{j}: &a{j} [" + ", ".join([f"*a{j - 1}"] * 10) + "]" for j in range(1, levels + 1)]
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{j}: &a{j} [" + ", ".join([f"*a{j - 1}"] * 10) + "]" for j in range(1, levels + 1)]
     return "\n".join(lines) + "\n"
 
 

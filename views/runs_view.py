@@ -237,7 +237,8 @@ def import_button(ctx: ViewContext, mapping, result: ImportResult, name: str) ->
     slug = slugify(mapping.source.get("name") or Path(name).stem)
     how = NEW_SOURCE
     if source_exists(ctx.data_dir, slug):  # never replaced without being asked
-        how = st.radio(f"A source '{slug}' exists", (APPEND, REPLACE), index=None, key="rm_how")
+        how = st.radio(f"A source '{slug}' is stored already: add these runs to it, or replace it?",
+                       (APPEND, REPLACE), index=None, key="rm_how")
     if not mapping.source.get("license"):
         st.caption("No license given: the source will be stored with license 'not stated'.")
     if st.button(f"Import {len(result.table):,} runs as '{slug}'", type="primary", disabled=how is None,
