@@ -67,9 +67,11 @@ def test_detail_panel_shows_prediction_verdicts_and_evidence(app):
     quality = next(f for f in frames if "quality" in f)
     trueness = quality.set_index("quality").loc["Trueness", "value"]
     assert trueness == "stated: replicated · measured: agrees on 30 runs"
-    verdicts = next(f for f in frames if "verdict" in f and "why" in f).set_index("runs")
-    assert verdicts.loc["inside its region", "verdict"] == "agrees"
-    assert verdicts.loc["one step outside along width", ["verdict", "n"]].tolist() == ["disagrees", "20"]
+    verdicts = next(f for f in frames if "verdict" in f).set_index("runs")
+    assert verdicts.loc["inside its region", "verdict"] == "agrees (n=30)"
+    assert verdicts.loc["outside along width", "verdict"] == "disagrees (n=20)"
+    assert any(c.value.replace("\\", "").replace("\u200b", "").startswith("Inside: 95% interval [")
+               for c in at.caption)
     evidence = next(c for c in _charts(at) if any("runs inside" in (t.get("name") or "") for t in c["data"]))
     names = [t.get("name") for t in evidence["data"]]
     assert "runs inside (30)" in names and "runs outside: width (20)" in names and "fit (inside runs)" in names

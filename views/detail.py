@@ -8,8 +8,8 @@ from atlas_viz.catalogue.relations import lineage
 from atlas_viz.catalogue.loader import citation_link, citation_text
 from atlas_viz.figures.maps import HOVER, runs_metric_figure
 from atlas_viz.core.text import md_escape, pretty
-from atlas_viz.checks.evidence import (evidence_points, measured_text, name, prediction_text, scope_text,
-                                       verdict_table)
+from atlas_viz.checks.evidence import (evidence_points, measured_text, name, prediction_text, reason_text,
+                                       scope_text, verdict_table)
 from atlas_viz.figures.evidence import evidence_figure
 from atlas_viz.coverage.regions import region_in_words
 from atlas_viz.runs.store import config_columns, metric_columns
@@ -91,6 +91,7 @@ def show_prediction(ctx: ViewContext, r: pd.Series) -> None:
     if p.basis:
         st.text(f"Basis: {p.basis}")
     static_table(verdict_table(check))
+    st.caption(md_escape(reason_text(check)))
     points = evidence_points(r, ctx.run_table)
     if points.empty:
         st.caption(f"No stored run measures {name(p.metric)}" + (f" against {name(p.x)}" if p.x else "")

@@ -94,16 +94,25 @@ def power_law_curves(p: Prediction, fit: Fit, points: pd.DataFrame) -> pd.DataFr
 
 
 def verdict_table(check: Check) -> pd.DataFrame:
-    """One row per set of runs (inside, one step outside, outside along each axis): verdict, runs, statistic."""
-    rows = [("inside its region", check.inside), ("one step outside (all axes)", check.outside)]
-    rows += [(f"one step outside along {pretty(ax)}", f) for ax, f in check.by_axis.items()]
+    """One row per set of runs (inside, one step outside, outside along each axis): where, verdict with its
+    number of runs, and the statistic with its 95% interval (narrow enough for the detail panel)."""
+    rows = [("inside its region", check.inside), ("one step outside", check.outside)]
+    rows += [(f"outside along {pretty(ax)}", f) for ax, f in check.by_axis.items()]
     out = []
     for where, f in rows:
         st = f.statistic
-        out.append({"runs": where, "verdict": f.verdict, "n": f.runs,
-                    "statistic [95% interval]": f"{st.value:.3g} [{st.low:.3g}, {st.high:.3g}]" if st else "",
-                    "why": f.reason.replace("_", "_\u200b")})  # long names may wrap after an underscore
+        out.append({"runs": where, "verdict": f"{f.verdict} (n={f.runs:,})" if f.runs else f.verdict,
+                    "measured [95% interval]": f"{st.value:.3g} [{st.low:.3g}, {st.high:.3g}]" if st else ""})
     return pd.DataFrame(out)
+
+
+def reason_text(check: Check) -> str:
+    """Why the inside verdict is what it is, e.g. 'Inside: 95% interval [...] lies within the claimed [...]'.
+    Long names get a break opportunity after each underscore so they wrap in a narrow panel."""
+    text = f"Inside: {check.inside.reason}."
+    if check.outside.runs:
+        text += f" One step outside: {check.outside.reason}."
+    return text.replace("_", "_\u200b")
 
 
 def mean_curves(p: Prediction, points: pd.DataFrame) -> pd.DataFrame:
