@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from atlas_viz.terrain.axes import Axes
+from atlas_viz.terrain.axes import Axes, Axis
 from atlas_viz.core.problems import Problem, expected_one_of, show_value
 from atlas_viz.io.yamlio import read_yaml
 
@@ -126,180 +126,185 @@ def parse_mapping(data: object, file: str, axes: Axes,
 
     Returns ``(mapping, [])`` when it is usable, else ``(None, problems)``; never raises on bad content.
     """
-    problems: list[Problem] = []
-
-    def bad(entry: str, fld: str, msg: str) -> None:
-        problems.append(Problem(file, entry, fld, msg))
-
+    check = _MappingCheck(file, axes, columns)
     if not isinstance(data, dict):
-        bad("", "", f"a mapping must be a map with keys {', '.join(TOP_KEYS)}; got {show_value(data)}")
-        return None, problems
+        check.bad("", f"a mapping must be a map with keys {', '.join(TOP_KEYS)}; got {show_value(data)}")
+        return None, check.problems
     for k in data:
         if k not in TOP_KEYS:
-            bad("", str(k), expected_one_of("a top-level key", str(k), TOP_KEYS))
-    known_cols = None if columns is None else [str(c) for c in columns]
+            check.bad(str(k), expected_one_of("a top-level key", str(k), TOP_KEYS))
+    source = check.source(data.get("source", {}))
+    id_col = check.column(data["id"], "id") if data.get("id") is not None else None
+    raw_axes = data.get("axes")
+    axis_maps = check.axes(raw_axes if raw_axes is not None else {})
+    metrics = check.metrics(data.get("metrics", []))
+    config = check.config(data["config"]) if data.get("config") is not None else None
+    observables = check.observables(data.get("observables"))
+    if check.problems:
+        return None, check.problems
+    return Mapping(source, id_col, axis_maps, metrics, config, observables), []
 
-    def check_column(col: object, fld: str, entry: str = "") -> str | None:
+
+class _MappingCheck:
+    """The checks of each section of a mapping; ``problems`` collects what is wrong, located."""
+
+    def __init__(self, file: str, axes: Axes, columns: list[str] | None):
+        self.file, self.known_axes = file, axes
+        self.known_cols = None if columns is None else [str(c) for c in columns]
+        self.problems: list[Problem] = []
+
+    def bad(self, fld: str, msg: str) -> None:
+        self.problems.append(Problem(self.file, "", fld, msg))
+
+    def column(self, col: object, fld: str) -> str | None:
+        """The column name, or None (and a problem) when it is not text or not a column of the table."""
         if not _text(col):
-            bad(entry, fld, f"must name a column of the table; got {show_value(col)}")
+            self.bad(fld, f"must name a column of the table; got {show_value(col)}")
             return None
         col = str(col)
-        if known_cols is not None and col not in known_cols:
-            shown = known_cols if len(known_cols) <= 30 else known_cols[:30] + ["..."]
-            bad(entry, fld, expected_one_of("a column of the table", col, shown))
+        if self.known_cols is not None and col not in self.known_cols:
+            shown = self.known_cols if len(self.known_cols) <= 30 else self.known_cols[:30] + ["..."]
+            self.bad(fld, expected_one_of("a column of the table", col, shown))
             return None
         return col
 
-    # source
-    raw_source = data.get("source", {})
-    source: dict[str, str] = {}
-    if raw_source is None:
-        raw_source = {}
-    if not isinstance(raw_source, dict):
-        bad("", "source", f"must be a map with name, url and license; got {show_value(raw_source)}")
-    else:
-        for k, v in raw_source.items():
-            if k not in ("name", "url", "license", "citation", "notes"):
-                bad("", f"source.{k}", expected_one_of("a key of source", str(k),
-                                                       ("name", "url", "license", "citation", "notes")))
+    def source(self, raw: object) -> dict[str, str]:
+        source: dict[str, str] = {}
+        raw = {} if raw is None else raw
+        if not isinstance(raw, dict):
+            self.bad("source", f"must be a map with name, url and license; got {show_value(raw)}")
+            return source
+        keys = ("name", "url", "license", "citation", "notes")
+        for k, v in raw.items():
+            if k not in keys:
+                self.bad(f"source.{k}", expected_one_of("a key of source", str(k), keys))
             elif v is not None and (not isinstance(v, (str, int, float)) or isinstance(v, bool)):
-                bad("", f"source.{k}", f"must be text; got {show_value(v)}")
+                self.bad(f"source.{k}", f"must be text; got {show_value(v)}")
             elif v is not None:
                 source[str(k)] = str(v)
+        return source
 
-    # id
-    id_col = None
-    if data.get("id") is not None:
-        id_col = check_column(data["id"], "id")
+    def axes(self, raw: object) -> dict[str, AxisMap]:
+        axis_maps: dict[str, AxisMap] = {}
+        if not isinstance(raw, dict):
+            self.bad("axes", f"must be a map of axis -> {{value: ...}} or {{column: ...}}; got {show_value(raw)}")
+            raw = {}
+        for ax_name, spec in raw.items():
+            am = self.axis(ax_name, spec)
+            if am is not None:
+                axis_maps[ax_name] = am
+        for ax in self.known_axes.axes:
+            if ax.name not in raw and ax.default is None:
+                self.bad(f"axes.{ax.name}", f"is required: {ax.name} has no default in axes.yaml, so runs without "
+                                            f"it cannot be placed; give a column or a constant, e.g. "
+                                            f"{{value: {ax.value_names[0]}}}")
+        return axis_maps
 
-    # axes
-    axis_maps: dict[str, AxisMap] = {}
-    raw_axes = data.get("axes")
-    if raw_axes is None:
-        raw_axes = {}
-    if not isinstance(raw_axes, dict):
-        bad("", "axes", f"must be a map of axis -> {{value: ...}} or {{column: ...}}; got {show_value(raw_axes)}")
-        raw_axes = {}
-    for ax_name, spec in raw_axes.items():
+    def axis(self, ax_name: object, spec: object) -> AxisMap | None:
+        """One axis's mapping: a constant ``value``, or a ``column`` (binned, or through ``values``)."""
         fld = f"axes.{ax_name}"
+        axes = self.known_axes
         if not isinstance(ax_name, str) or ax_name not in axes.names:
-            bad("", fld, expected_one_of("an axis of axes.yaml", ax_name, axes.names))
-            continue
+            self.bad(fld, expected_one_of("an axis of axes.yaml", ax_name, axes.names))
+            return None
         axis = axes[ax_name]
         if isinstance(spec, str):  # shorthand: `width: d_model` means {column: d_model}
             spec = {"column": spec}
         if not isinstance(spec, dict):
-            bad("", fld, f"must be {{value: <a value of {ax_name}>}} or {{column: <column>}}; got {show_value(spec)}")
-            continue
+            self.bad(fld, f"must be {{value: <a value of {ax_name}>}} or {{column: <column>}}; got {show_value(spec)}")
+            return None
         for k in spec:
             if k not in AXIS_KEYS:
-                bad("", f"{fld}.{k}", expected_one_of("a key of an axis mapping", str(k), AXIS_KEYS))
-        has_value, has_column = spec.get("value") is not None, spec.get("column") is not None
-        if has_value == has_column:
-            bad("", fld, "needs exactly one of 'value' (a constant for the whole table) or 'column'")
-            continue
-        if has_value:
+                self.bad(f"{fld}.{k}", expected_one_of("a key of an axis mapping", str(k), AXIS_KEYS))
+        if (spec.get("value") is not None) == (spec.get("column") is not None):
+            self.bad(fld, "needs exactly one of 'value' (a constant for the whole table) or 'column'")
+            return None
+        if spec.get("value") is not None:
             v = spec["value"]
             if not isinstance(v, str) or v not in axis.value_names:
-                bad("", f"{fld}.value", expected_one_of(f"a value of {ax_name}", v, axis.value_names))
-                continue
+                self.bad(f"{fld}.value", expected_one_of(f"a value of {ax_name}", v, axis.value_names))
+                return None
             extra = [k for k in ("values", "per", "relative") if k in spec]
             if extra:
-                bad("", fld, f"a constant 'value' takes no {', '.join(extra)}")
-                continue
-            axis_maps[ax_name] = AxisMap(ax_name, value=v)
-            continue
-        n_before = len(problems)
-        col = check_column(spec["column"], f"{fld}.column")
-        per = check_column(spec["per"], f"{fld}.per") if spec.get("per") is not None else None
+                self.bad(fld, f"a constant 'value' takes no {', '.join(extra)}")
+                return None
+            return AxisMap(ax_name, value=v)
+        n_before = len(self.problems)
+        col = self.column(spec["column"], f"{fld}.column")
+        per = self.column(spec["per"], f"{fld}.per") if spec.get("per") is not None else None
         relative = spec.get("relative", False)
         if not isinstance(relative, bool):
-            bad("", f"{fld}.relative", f"must be true or false; got {show_value(relative)}")
+            self.bad(f"{fld}.relative", f"must be true or false; got {show_value(relative)}")
         values = None
         if spec.get("values") is not None:
-            raw_vals = spec["values"]
-            if not isinstance(raw_vals, dict) or not raw_vals:
-                bad("", f"{fld}.values", f"must be a map of table value -> value of {ax_name}; "
-                                         f"got {show_value(raw_vals)}")
-            else:
-                values = {}
-                for k, v in raw_vals.items():
-                    if not isinstance(v, str) or v not in axis.value_names:
-                        bad("", f"{fld}.values.{_key(k)}", expected_one_of(f"a value of {ax_name}", v,
-                                                                           axis.value_names))
-                    else:
-                        values[_key(k)] = v
+            values = self.values(spec["values"], fld, axis)
             if per:
-                bad("", f"{fld}.per", "a ratio ('per') is binned, so it cannot be combined with 'values'")
+                self.bad(f"{fld}.per", "a ratio ('per') is binned, so it cannot be combined with 'values'")
         elif (per or relative) and not axis.binned:
-            bad("", fld, f"'per' and 'relative' need numeric bins, and {ax_name} has none in axes.yaml")
-        if len(problems) == n_before:
-            axis_maps[ax_name] = AxisMap(ax_name, column=col, values=values, per=per, relative=bool(relative))
-    for ax in axes.axes:
-        if ax.name not in raw_axes and ax.default is None:
-            bad("", f"axes.{ax.name}", f"is required: {ax.name} has no default in axes.yaml, so runs without it "
-                                       f"cannot be placed; give a column or a constant, e.g. "
-                                       f"{{value: {ax.value_names[0]}}}")
+            self.bad(fld, f"'per' and 'relative' need numeric bins, and {ax_name} has none in axes.yaml")
+        if len(self.problems) > n_before:
+            return None
+        return AxisMap(ax_name, column=col, values=values, per=per, relative=bool(relative))
 
-    # metrics
-    metrics: dict[str, str] = {}
-    raw_metrics = data.get("metrics", [])
-    if raw_metrics is None:
-        raw_metrics = []
-    if isinstance(raw_metrics, dict):
-        raw_metrics = [{k: v} for k, v in raw_metrics.items()]
-    if not isinstance(raw_metrics, list):
-        bad("", "metrics", f"must be a list of columns; got {show_value(raw_metrics)}")
-        raw_metrics = []
-    for i, m in enumerate(raw_metrics):
-        fld = f"metrics[{i}]"
-        if isinstance(m, dict) and len(m) == 1:
-            name, col = next(iter(m.items()))
-        else:
-            name, col = m, m
-        if not _text(name):
-            bad("", fld, f"must be a column name or {{metric name: column}}; got {show_value(m)}")
-            continue
-        name = str(name)
-        col = check_column(col, fld)
-        if col is None:
-            continue
-        if name in RESERVED or name in axes.names or name.startswith("config."):
-            bad("", fld, f"metric name '{name}' is taken by the run store (an axis or one of "
-                         f"{', '.join(RESERVED)}); rename it with {{new_name: {col}}}")
-            continue
-        if name in metrics:
-            bad("", fld, f"metric '{name}' is listed twice")
-            continue
-        metrics[name] = col
+    def values(self, raw: object, fld: str, axis: Axis) -> dict[str, str] | None:
+        """A category map: table value -> value of the axis."""
+        if not isinstance(raw, dict) or not raw:
+            self.bad(f"{fld}.values", f"must be a map of table value -> value of {axis.name}; got {show_value(raw)}")
+            return None
+        values = {}
+        for k, v in raw.items():
+            if not isinstance(v, str) or v not in axis.value_names:
+                self.bad(f"{fld}.values.{_key(k)}", expected_one_of(f"a value of {axis.name}", v, axis.value_names))
+            else:
+                values[_key(k)] = v
+        return values
 
-    # config
-    config = None
-    if data.get("config") is not None:
-        raw_config = data["config"]
-        if not isinstance(raw_config, list):
-            bad("", "config", f"must be a list of columns to keep as config.<name>; got {show_value(raw_config)}")
-        else:
-            kept = [check_column(c, f"config[{i}]") for i, c in enumerate(raw_config)]
-            config = tuple(dict.fromkeys(c for c in kept if c))
+    def metrics(self, raw: object) -> dict[str, str]:
+        metrics: dict[str, str] = {}
+        raw = [] if raw is None else raw
+        if isinstance(raw, dict):
+            raw = [{k: v} for k, v in raw.items()]
+        if not isinstance(raw, list):
+            self.bad("metrics", f"must be a list of columns; got {show_value(raw)}")
+            return metrics
+        for i, m in enumerate(raw):
+            fld = f"metrics[{i}]"
+            name, col = next(iter(m.items())) if isinstance(m, dict) and len(m) == 1 else (m, m)
+            if not _text(name):
+                self.bad(fld, f"must be a column name or {{metric name: column}}; got {show_value(m)}")
+                continue
+            name = str(name)
+            col = self.column(col, fld)
+            if col is None:
+                continue
+            if name in RESERVED or name in self.known_axes.names or name.startswith("config."):
+                self.bad(fld, f"metric name '{name}' is taken by the run store (an axis or one of "
+                              f"{', '.join(RESERVED)}); rename it with {{new_name: {col}}}")
+            elif name in metrics:
+                self.bad(fld, f"metric '{name}' is listed twice")
+            else:
+                metrics[name] = col
+        return metrics
 
-    # observables
-    observables: tuple[str, ...] = ()
-    raw_obs = data.get("observables")
-    if raw_obs is not None:
-        if isinstance(raw_obs, str):
-            raw_obs = [raw_obs]
-        if not isinstance(raw_obs, list):
-            bad("", "observables", f"must be a list of observables; got {show_value(raw_obs)}")
-        else:
-            for o in raw_obs:
-                if o not in axes.observable_names:
-                    bad("", "observables", expected_one_of("an observable", o, axes.observable_names))
-            observables = tuple(dict.fromkeys(o for o in raw_obs if o in axes.observable_names))
+    def config(self, raw: object) -> tuple[str, ...] | None:
+        if not isinstance(raw, list):
+            self.bad("config", f"must be a list of columns to keep as config.<name>; got {show_value(raw)}")
+            return None
+        kept = [self.column(c, f"config[{i}]") for i, c in enumerate(raw)]
+        return tuple(dict.fromkeys(c for c in kept if c))
 
-    if problems:
-        return None, problems
-    return Mapping(source, id_col, axis_maps, metrics, config, observables), []
+    def observables(self, raw: object) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        raw = [raw] if isinstance(raw, str) else raw
+        if not isinstance(raw, list):
+            self.bad("observables", f"must be a list of observables; got {show_value(raw)}")
+            return ()
+        names = self.known_axes.observable_names
+        for o in raw:
+            if o not in names:
+                self.bad("observables", expected_one_of("an observable", o, names))
+        return tuple(dict.fromkeys(o for o in raw if o in names))
 
 
 def read_mapping(path: Path | str, axes: Axes,
