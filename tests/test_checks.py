@@ -382,3 +382,18 @@ def test_resampled_ranks_equal_scipy_average_ranks():
     x = rng.integers(0, 6, 80).astype(float)  # many ties
     idx = rng.integers(0, 80, (20, 80))
     assert np.allclose(_resample_ranks(x, idx), rankdata(x[idx], axis=1))
+
+
+def test_evidence_uses_the_runs_the_check_used(axes):
+    from atlas_viz.checks.evidence import evidence_points
+
+    sweep = lr_sweep(0.0)
+    sweep["learning_rate"] = np.where(sweep["config.lr"] < 3e-4, "small", "moderate")
+    region = region_of(axes, learning_rate=["moderate"])
+    block = {"kind": "optimum_invariant", "metric": "train_loss", "over": "lr", "across": "width_units",
+             "within_factor": 2}
+    row = {"id": "r", "region": region, "prediction": prediction(axes, block, region)}
+    table = RunTable(sweep, {"s": {}}, axes)
+    c = check_result(row, table)
+    points = evidence_points(row, table)
+    assert c.inside.runs == len(points) == (points["where"] == "inside").sum() == 33

@@ -10,7 +10,7 @@ import pandas as pd
 from atlas_viz.catalogue.predictions import Prediction
 from atlas_viz.checks.scope import RunTable, scope_masks
 from atlas_viz.checks.stats import optimum_bins, peak_bins
-from atlas_viz.checks.verdicts import INSIDE, OUTSIDE, Check, Fit, usable_rows
+from atlas_viz.checks.verdicts import INSIDE, OUTSIDE, Check, Fit, check_scope, usable_rows
 from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import describe_cells
 
@@ -58,8 +58,7 @@ def measured_text(check: Check | None) -> str:
 def evidence_points(row: dict | pd.Series, table: RunTable) -> pd.DataFrame:
     """The runs a check used: id, source, x, y, where ('inside' or 'outside: <axis>') and group (optimum kinds)."""
     p: Prediction = row["prediction"]
-    region, scope = row["region"], p.scope(row["region"])
-    inside, by_axis = scope_masks(table, region, scope)
+    inside, by_axis = scope_masks(table, *check_scope(p, row["region"], table.axes))
     parts = [(INSIDE, inside)] + [(f"{OUTSIDE}: {pretty(ax)}", mask) for ax, mask in by_axis.items()]
     frames = []
     for label, mask in parts:

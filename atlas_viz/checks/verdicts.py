@@ -23,6 +23,7 @@ from atlas_viz.checks import stats
 from atlas_viz.checks.scope import RunTable, scope_masks
 from atlas_viz.checks.stats import Statistic
 from atlas_viz.core.names import QUANTITY_AXES
+from atlas_viz.terrain.axes import Axes
 
 MIN_RUNS = 8
 """Fewer runs than this in scope: inconclusive."""
@@ -166,18 +167,24 @@ def fit(p: Prediction, table: RunTable, mask: np.ndarray) -> Fit:
     return Fit(verdict, **base, statistic=st, reason=reason)
 
 
+def check_scope(p: Prediction, region: dict[str, tuple[str, ...]], axes: Axes) -> tuple[dict, dict]:
+    """(region, scope) a prediction is checked in: the scope is the region narrowed by ``where``. For an optimum
+    or a peak, the axis that bins the swept quantity is not cut (unless ``where`` names it): the sweep must be
+    able to bracket the optimum."""
+    scope = p.scope(region)
+    swept = QUANTITY_AXES.get(p.x or "")
+    if p.kind in ("optimum_invariant", "peak") and swept and swept not in p.where:
+        scope = {**scope, swept: axes[swept].value_names}
+        region = {**region, swept: axes[swept].value_names}
+    return region, scope
+
+
 def check_result(row: dict | pd.Series, table: RunTable) -> Check | None:
     """Check one result (a row of the results frame); None when it carries no prediction."""
     p = row.get("prediction")
     if not isinstance(p, Prediction):
         return None
-    region, scope = row["region"], p.scope(row["region"])
-    swept = QUANTITY_AXES.get(p.x or "")
-    if p.kind in ("optimum_invariant", "peak") and swept and swept not in p.where:
-        # the sweep must bracket the optimum: the axis that bins the swept quantity is not cut to the region
-        scope = {**scope, swept: table.axes[swept].value_names}
-        region = {**region, swept: table.axes[swept].value_names}
-    inside, by_axis = scope_masks(table, region, scope)
+    inside, by_axis = scope_masks(table, *check_scope(p, row["region"], table.axes))
     outside = np.zeros(len(inside), dtype=bool)
     for mask in by_axis.values():
         outside |= mask
