@@ -397,3 +397,17 @@ def test_evidence_uses_the_runs_the_check_used(axes):
     c = check_result(row, table)
     points = evidence_points(row, table)
     assert c.inside.runs == len(points) == (points["where"] == "inside").sum() == 33
+
+
+def test_run_ids_in_the_evidence_hover_are_escaped(axes):
+    from atlas_viz.checks.evidence import evidence_points
+    from atlas_viz.figures.evidence import evidence_figure
+
+    runs = power_runs(n=10)
+    runs["id"] = [f"s:<b onmouseover=x>{i}" for i in range(10)]
+    region = region_of(axes)
+    block = {"kind": "power_law", "metric": "test_loss", "against": "config.n_params", "exponent": [-0.09, -0.06]}
+    row = {"id": "r", "region": region, "prediction": prediction(axes, block, region)}
+    table = RunTable(runs, {"s": {}}, axes)
+    trace = evidence_figure(check_result(row, table), evidence_points(row, table)).data[-1]
+    assert trace.text[0] == "s:&lt;b onmouseover=x&gt;0" and trace.customdata[0] == "s:<b onmouseover=x>0"

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from atlas_viz.checks.evidence import mean_curves, name, power_law_curves
 from atlas_viz.checks.verdicts import INSIDE, Check, claim_text
 from atlas_viz.core.names import VERDICTS
+from atlas_viz.figures.maps import esc
 
 VERDICT_STYLE = {
     "agrees": ("#1a9850", "agrees with the runs"),
@@ -65,9 +66,10 @@ def evidence_figure(check: Check, points: pd.DataFrame, height: int = 380) -> go
     for i, (where, grp) in enumerate(points.groupby("where", sort=False)):
         inside = where == INSIDE
         colour = INSIDE_COLOUR if inside else OUTSIDE_COLOURS[(i - 1) % len(OUTSIDE_COLOURS)]
-        hover = "run %{customdata}<br>" + f"{name(p.x)} " + "%{x:.4g}<br>" + f"{name(p.metric)} " + "%{y:.4g}"
+        hover = "run %{text}<br>" + f"{esc(name(p.x))} " + "%{x:.4g}<br>" + f"{esc(name(p.metric))} " + "%{y:.4g}"
         fig.add_trace(go.Scatter(
             x=grp["x"], y=grp["y"], mode="markers", name=f"runs {where} ({len(grp)})", customdata=grp["id"],
+            text=[esc(i) for i in grp["id"]],  # run ids come from imported tables: never markup in a hover
             hovertemplate=hover + "<extra></extra>",
             marker={"color": colour, "size": 7 if inside else 6, "opacity": 0.75,
                     "symbol": "circle" if inside else "diamond-open"}))
@@ -106,6 +108,6 @@ def add_verdict_rings(fig: go.Figure, results: pd.DataFrame) -> go.Figure:
         colour, label = VERDICT_STYLE[verdict]
         fig.add_trace(go.Scatter(
             x=sub["x"], y=sub["y"], mode="markers", name=f"verdict: {label} · {len(sub)}", customdata=sub["id"],
-            hovertemplate="%{customdata}: " + verdict + "<extra></extra>",
+            hovertemplate="%{customdata}: " + verdict + "<extra></extra>",  # ids are validated [a-z0-9_]
             marker={"symbol": "circle-open", "size": RING_SIZE, "color": colour, "line": {"width": 3, "color": colour}}))
     return fig
