@@ -68,14 +68,14 @@ def evidence_figure(check: Check, points: pd.DataFrame, height: int = 380) -> go
         colour = INSIDE_COLOUR if inside else OUTSIDE_COLOURS[(i - 1) % len(OUTSIDE_COLOURS)]
         hover = "run %{text}<br>" + f"{esc(name(p.x))} " + "%{x:.4g}<br>" + f"{esc(name(p.metric))} " + "%{y:.4g}"
         fig.add_trace(go.Scatter(
-            x=grp["x"], y=grp["y"], mode="markers", name=f"runs {where} ({len(grp)})", customdata=grp["id"],
+            x=grp["x"], y=grp["y"], mode="markers", name=f"runs {esc(where)} ({len(grp)})", customdata=grp["id"],
             text=[esc(i) for i in grp["id"]],  # run ids come from imported tables: never markup in a hover
             hovertemplate=hover + "<extra></extra>",
             marker={"color": colour, "size": 7 if inside else 6, "opacity": 0.75,
                     "symbol": "circle" if inside else "diamond-open"}))
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.22}, plot_bgcolor="white",
-                      xaxis_title=name(p.x) if p.x else "run", yaxis_title=name(p.metric))
+                      xaxis_title=esc(name(p.x)) if p.x else "run", yaxis_title=esc(name(p.metric)))
     fig.update_xaxes(type="log" if log_x else "linear", gridcolor="#eeeeee")
     fig.update_yaxes(type="log" if log_y else "linear", gridcolor="#eeeeee")
     return fig
@@ -87,7 +87,7 @@ def _add_mean_curves(fig: go.Figure, check: Check, points: pd.DataFrame) -> None
     curves = mean_curves(p, points)
     for i, (group, c) in enumerate(curves.groupby("group", sort=False)):
         colour = GROUP_COLOURS[i % len(GROUP_COLOURS)] if p.kind == "optimum_invariant" else FIT_COLOUR
-        label = f"{name(p.across)} {group}" if p.kind == "optimum_invariant" else "mean per bin (inside)"
+        label = esc(f"{name(p.across)} {group}") if p.kind == "optimum_invariant" else "mean per bin (inside)"
         fig.add_trace(go.Scatter(x=c["x"], y=c["mean"], mode="lines", name=label, legendgroup=label,
                                  line={"color": colour, "width": 2}, hoverinfo="skip"))
         best = c[c["best"]]
