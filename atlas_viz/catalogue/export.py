@@ -23,7 +23,7 @@ import re
 import pandas as pd
 
 EXPORT_COLUMNS = ["id", "map_type", "claim", "observables", "region", "authors", "year", "title", "arxiv", "doi",
-                  "url", "status", "precision", "method", "object", "relations", "notes"]
+                  "url", "status", "precision", "method", "object", "relations", "notes", "aliases"]
 EXPORT_FORMATS = {"csv": ("text/csv", "csv"), "bibtex": ("application/x-bibtex", "bib"),
                   "json": ("application/json", "json")}
 """Format name -> (MIME type, file extension)."""
@@ -52,8 +52,8 @@ def _text(value: object) -> str:
 def _flat(results: pd.DataFrame) -> pd.DataFrame:
     """The export columns, with list-like fields flattened to readable text."""
     out = results.reindex(columns=EXPORT_COLUMNS).copy()
-    out["observables"] = out["observables"].map(lambda o: ";".join(map(str, o)) if isinstance(o, (tuple, list))
-                                                else "")
+    for col in ("observables", "aliases"):
+        out[col] = out[col].map(lambda o: ";".join(map(str, o)) if isinstance(o, (tuple, list)) else "")
     out["region"] = out["region"].map(lambda r: "; ".join(f"{k}={'|'.join(map(str, v))}" for k, v in r.items())
                                       if isinstance(r, dict) else "")
     out["relations"] = out["relations"].map(lambda rs: ";".join(f"{t}:{x}" for t, x in rs)
