@@ -194,3 +194,11 @@ def test_the_issue_examples_on_the_bundled_catalogue():
     assert len(index.search("uP")) < 30  # not the 46 claims that contain 'up' somewhere
     assert "power2022_grokking" in top["grokin"] and "nakkiran2020_deep_double_descent" in top["doubel descent"]
     assert "yang2021_feature_learning_infinite_width" in top["infinite-width feature learning"]
+
+
+def test_aliases_are_exported(results):
+    from atlas_viz.catalogue.export import results_csv, results_json
+
+    one = results[results["id"] == "yang2021_features"]
+    assert "µP;muP" in results_csv(one)
+    assert json.loads(results_json(one))[0]["aliases"] == ["µP", "muP"]
