@@ -435,3 +435,19 @@ def test_the_app_never_replaces_a_stored_source_and_reads_a_nested_parquet_uploa
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert "nested.parquet: 3 columns, 2 rows" in " ".join(str(c.value) for c in at.caption)
+
+
+def test_the_json_export_carries_each_prediction_in_its_yaml_form():
+    import json
+
+    from atlas_viz.catalogue.export import results_json
+
+    class Prediction:                                   # what the results frame holds: an object with to_dict
+        def to_dict(self) -> dict:
+            return {"kind": "monotone", "metric": "test_loss", "against": "width"}
+
+    frame = pd.DataFrame([{"id": "a", "title": "T", "author_list": ("A B",), "prediction": Prediction()},
+                          {"id": "b", "title": "U", "author_list": (), "prediction": None}])
+    back = json.loads(results_json(frame))
+    assert back[0]["prediction"] == {"kind": "monotone", "metric": "test_loss", "against": "width"}
+    assert back[1]["prediction"] is None

@@ -176,6 +176,8 @@ def _plain(value: object) -> object:
         return [_plain(v) for v in value]
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
+    if callable(getattr(value, "to_dict", None)):  # a result's prediction: its YAML form
+        return _plain(value.to_dict())
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return _plain(value.item())
     return value if isinstance(value, (str, int, float, bool)) else str(value)
@@ -183,7 +185,7 @@ def _plain(value: object) -> object:
 
 def results_json(results: pd.DataFrame) -> str:
     """The results as a JSON list of objects (lists and the region kept structured)."""
-    cols = [c for c in [*EXPORT_COLUMNS, "author_list"] if c in results.columns]
+    cols = [c for c in [*EXPORT_COLUMNS, "author_list", "aliases", "prediction"] if c in results.columns]
     records = [{c: _plain(row[c]) for c in cols} for row in results.to_dict("records")]
     return json.dumps(records, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
