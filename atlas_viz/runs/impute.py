@@ -40,19 +40,25 @@ def impute_codes(axes: Axes, codes: np.ndarray, lookup: np.ndarray) -> tuple[np.
     retry = ok & (cell < 0) & unknown.any(axis=1)
     if not retry.any():
         return filled, cell
-    patterns, inverse = np.unique(codes[retry], axis=0, return_inverse=True)
+    # Distinct row patterns, found on one flat key per row (np.unique over rows of a matrix sorts row by row in
+    # Python objects' speed; a flat key is one int64 sort): codes + 1 so that unknown (-1) is a value too.
+    ext = [s + 1 for s in sizes]
+    keys, inverse = np.unique(np.ravel_multi_index((codes[retry] + 1).T, ext), return_inverse=True)
+    patterns = np.stack(np.unravel_index(keys, ext), axis=1).astype(np.int64) - 1
     found_codes = np.full_like(patterns, -1)
     found_cell = np.full(len(patterns), -1, dtype=np.int64)
     for p, pattern in enumerate(patterns):
         free = np.flatnonzero(pattern < 0)
-        options = [_by_distance(sizes[j], int(defaults[j])) for j in free]
-        trial = pattern.copy()
-        for combo in itertools.islice(itertools.product(*options), MAX_CANDIDATES):
-            trial[free] = combo
-            c = lookup[np.ravel_multi_index(trial, sizes)]
-            if c >= 0:
-                found_codes[p], found_cell[p] = trial, c
-                break
+        options = [np.array(_by_distance(sizes[j], int(defaults[j])), dtype=np.int64) for j in free]
+        # Every combination at once, in itertools.product's order (nearest to the defaults first), capped.
+        grid = np.indices([len(o) for o in options]).reshape(len(options), -1)[:, :MAX_CANDIDATES]
+        trials = np.repeat(pattern[None, :], grid.shape[1], axis=0)
+        for k, (j, o) in enumerate(zip(free, options)):
+            trials[:, j] = o[grid[k]]
+        cells = lookup[np.ravel_multi_index(trials.T, sizes)]
+        hit = np.flatnonzero(cells >= 0)
+        if len(hit):
+            found_codes[p], found_cell[p] = trials[hit[0]], cells[hit[0]]
     rows = np.flatnonzero(retry)
     hit = found_cell[inverse.ravel()] >= 0
     filled[rows[hit]] = found_codes[inverse.ravel()][hit]
