@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 INDEX_FILE = "ids.sqlite"
@@ -45,7 +45,7 @@ def _insert(con: sqlite3.Connection, ids: Iterable[str]) -> int:
 
 
 def add_ids(folder: Path, old_meta: dict, new_meta: dict, ids: Iterable[str],
-            stored_ids: callable) -> int:
+            stored_ids: Callable[[], Iterable[str]]) -> int:
     """Record ``ids`` as stored, moving the index from ``old_meta``'s generation to ``new_meta``'s; returns
     how many of them were not stored before. ``stored_ids()`` yields every stored id of ``old_meta``'s
     generation (called only when the index must be rebuilt). The caller holds the source's lock."""
