@@ -19,7 +19,7 @@ from atlas_viz.checks.scope import RunTable
 from atlas_viz.checks.verdicts import Check, check_results, verdict_column
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters, filter_runs
-from atlas_viz.catalogue.search import SEARCH_HIGHLIGHT, SearchIndex
+from atlas_viz.catalogue.search import SearchIndex, search_hits
 from atlas_viz.io.fingerprint import (catalogue_fingerprint, data_fingerprint, runs_fingerprint,
                                       terrain_fingerprint)
 from atlas_viz.core.text import md_escape
@@ -170,7 +170,7 @@ def main() -> None:
     run_table, checks = get_checks(str(DATA), fingerprint, atlas, runset)
     res = res.assign(verdict=verdict_column(res, list(checks.values())))  # measured trueness, for filters and map
     shown = apply_filters(res, flt, index)
-    st.session_state["search_hits"] = list(shown["id"].iloc[:SEARCH_HIGHLIGHT]) if index is not None else []
+    st.session_state["search_hits"] = search_hits(shown, st.session_state.get("result")) if index is not None else []
     sync_query(flt)
 
     st.markdown("### Atlas of deep learning")

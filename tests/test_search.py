@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from atlas_viz.catalogue.filters import Filters, apply_filters
 from atlas_viz.catalogue.loader import parse_results_text
-from atlas_viz.catalogue.search import SearchIndex, normalise, parse_query, rank_results
+from atlas_viz.catalogue.search import SearchIndex, normalise, parse_query, rank_results, search_hits
 from atlas_viz.cli.main import main
 
 
@@ -179,10 +179,10 @@ def test_any_text_searches_without_error(index, query):
 
 
 def test_the_issue_examples_on_the_bundled_catalogue():
+    from conftest import BUNDLED
+
     from atlas_viz.catalogue.loader import load_catalog
     from atlas_viz.terrain.axes import load_axes
-
-    from conftest import BUNDLED
 
     results = load_catalog(BUNDLED, load_axes(BUNDLED / "axes.yaml")).results
     index = SearchIndex().fit(results)
@@ -202,3 +202,11 @@ def test_aliases_are_exported(results):
     one = results[results["id"] == "yang2021_features"]
     assert "µP;muP" in results_csv(one)
     assert json.loads(results_json(one))[0]["aliases"] == ["µP", "muP"]
+
+
+def test_search_hits_keep_the_opened_result_in_view(results):
+    ranked = apply_filters(results, Filters(text="gradient descent"))
+    assert search_hits(ranked, top=2) == list(ranked["id"].iloc[:2])
+    last = ranked["id"].iloc[-1]
+    assert search_hits(ranked, last, top=1) == [ranked["id"].iloc[0], last]
+    assert search_hits(ranked, "not_a_hit", top=1) == [ranked["id"].iloc[0]]

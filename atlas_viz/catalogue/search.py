@@ -305,3 +305,12 @@ def rank_results(results: pd.DataFrame, query: str, index: SearchIndex | None = 
     out = results.iloc[pos[hits["id"]].to_numpy()].copy()
     out["score"] = hits["score"].to_numpy()
     return out
+
+
+def search_hits(ranked: pd.DataFrame, opened: str | None = None, top: int = SEARCH_HIGHLIGHT) -> list[str]:
+    """Ids the map rings and zooms to: the ``top`` best of ``ranked`` (best first), and the opened result
+    when it is among them further down (so opening the 8th hit from the catalogue does not zoom past it)."""
+    hits = [str(i) for i in ranked["id"].iloc[:top]]
+    if opened and opened not in hits and opened in set(ranked["id"]):
+        hits.append(opened)
+    return hits
