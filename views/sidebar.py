@@ -7,6 +7,7 @@ from atlas_viz.terrain.axes import Axes
 from atlas_viz.figures.maps import MAP_TYPE_STYLE
 from atlas_viz.core.names import MAP_TYPES, METHODS, OBJECTS, STATUSES, VERDICTS
 from atlas_viz.core.text import pretty  # also imported from here by the other views
+from atlas_viz.catalogue.search import SEARCH_HIGHLIGHT
 
 from .state import LAYERS, VIEWS
 
@@ -21,7 +22,7 @@ def sidebar(axes: Axes, years: tuple[int, int], counts: dict[str, int], sb=None)
                        "(EoS, PL, µP or muP, NTK, NNGP, DD) and synonyms (rich regime = feature learning) are "
                        "understood; small typos are forgiven. The best hits are ringed on the map.")
     if str(st.session_state.get("f_q", "")).strip():
-        hits = len(st.session_state.get("search_hits", []))
+        hits = min(len(st.session_state.get("search_hits", [])), SEARCH_HIGHLIGHT)
         sb.caption(f"Results ranked by relevance; the {hits} best are ringed on the map and the catalogue lists "
                    "them first." if hits else "No result matches this search and the other filters: try other words.")
     sb.multiselect("Kind of map", MAP_TYPES, key="f_types", format_func=pretty,
