@@ -86,6 +86,7 @@ def test_verdict_layer_rings_results_without_hiding_rigor(app):
     rings = [t for t in the_map["data"] if (t.get("name") or "").startswith("verdict:")]
     assert [t["name"] for t in rings] == ["verdict: agrees with the runs · 1"]
     assert rings[0]["customdata"] == ["gamma2022_law"] and rings[0]["marker"]["symbol"] == "circle-open"
+    assert rings[0]["text"] == ["gamma2022_law<br>inside: agrees (n=30)<br>one step outside: disagrees (n=20)"]
     assert any("theorem" in (t.get("name") or "") for t in the_map["data"])  # the rigor symbols stay
 
 

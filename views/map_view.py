@@ -77,7 +77,7 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
                      relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible,
                      height=MAP_HEIGHT, highlight_ids=hits, zoom=zoom_box(shown, hits) if hits else None, heat=heat)
     if ss.get("layer_verdicts"):
-        add_verdict_rings(fig, shown[shown["map_type"].isin(visible)])
+        add_verdict_rings(fig, shown[shown["map_type"].isin(visible)], ctx.checks)
     side = bool(ss.get("result")) or st.session_state.get("_picked_many", False)
     left, right = st.columns([2.4, 1]) if side else (st.container(), None)
     with left:

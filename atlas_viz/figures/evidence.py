@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas_viz.checks.evidence import mean_curves, name, power_law_curves
+from atlas_viz.checks.report import fit_text
 from atlas_viz.checks.verdicts import INSIDE, Check, claim_text
 from atlas_viz.core.names import VERDICTS
 from atlas_viz.figures.maps import esc
@@ -96,9 +97,10 @@ def _add_mean_curves(fig: go.Figure, check: Check, points: pd.DataFrame) -> None
                                  hovertemplate=f"{label}: best {name(p.x)} " + "%{x:.3g}<extra></extra>"))
 
 
-def add_verdict_rings(fig: go.Figure, results: pd.DataFrame) -> go.Figure:
+def add_verdict_rings(fig: go.Figure, results: pd.DataFrame, checks: dict[str, Check] | None = None) -> go.Figure:
     """A coloured ring around each result marker that carries a prediction (one legend entry per verdict);
-    the rigor symbol inside stays visible. ``results`` needs x, y, id and verdict ('' when no prediction)."""
+    the rigor symbol inside stays visible. ``results`` needs x, y, id and verdict ('' when no prediction);
+    with ``checks`` (id -> Check) the hover also says the verdict one step outside."""
     if "verdict" not in results:
         return fig
     for verdict in VERDICTS:
@@ -106,8 +108,19 @@ def add_verdict_rings(fig: go.Figure, results: pd.DataFrame) -> go.Figure:
         if sub.empty:
             continue
         colour, label = VERDICT_STYLE[verdict]
+        hover = [ring_hover(i, verdict, (checks or {}).get(i)) for i in sub["id"]]
         fig.add_trace(go.Scatter(
             x=sub["x"], y=sub["y"], mode="markers", name=f"verdict: {label} · {len(sub)}", customdata=sub["id"],
-            hovertemplate="%{customdata}: " + verdict + "<extra></extra>",  # ids are validated [a-z0-9_]
+            text=hover, hovertemplate="%{text}<extra></extra>",
             marker={"symbol": "circle-open", "size": RING_SIZE, "color": colour, "line": {"width": 3, "color": colour}}))
     return fig
+
+
+def ring_hover(rid: str, verdict: str, check: Check | None) -> str:
+    """'id<br>inside: agrees (n=24)<br>one step outside: disagrees (n=12)' (ids are validated [a-z0-9_])."""
+    if check is None:
+        return f"{esc(rid)}<br>inside: {verdict}"
+    parts = [esc(rid), f"inside: {fit_text(check.inside)}"]
+    if check.outside.runs:
+        parts.append(f"one step outside: {fit_text(check.outside)}")
+    return "<br>".join(parts)
