@@ -9,6 +9,7 @@ from atlas_viz.coverage.levels import cell_level
 from atlas_viz.expeditions.runner import plan_sweep, run_sweep
 from atlas_viz.expeditions.ranking import PART_COLUMNS, select, to_csv, to_markdown
 from atlas_viz.figures.maps import map_figure
+from atlas_viz.terrain.layout import continent_labels
 from atlas_viz.core.text import md_escape
 from atlas_viz.expeditions.gaps import (KIND_LABELS, KIND_WANTED, KINDS, PREDICTION_GAPS, SCORE_HELP, SCORE_WEIGHTS,
                                        Gap)
@@ -95,10 +96,14 @@ def _show(ctx: ViewContext, gap: Gap, row: pd.Series, table: pd.DataFrame) -> No
         mask = np.zeros(len(atlas.terrain), dtype=bool)
         mask[gap.cells] = True
         near = atlas.results[atlas.results["id"].isin(gap.neighbours + gap.results)]
-        fig = map_figure(ctx.painter.paint(level, highlight=mask), near, height=480, uirevision="expeditions")
+        fig = map_figure(ctx.painter.paint(level, highlight=mask, dim=True), near, height=480,
+                         uirevision=f"expeditions|{gap.id}", labels=continent_labels(atlas.axes, atlas.layout),
+                         regions=[(gap.id, "conjecture", ctx.painter.outlines(mask))], selected=gap.id,
+                         region_name=f"expedition {gap.id}")
         st.plotly_chart(fig, key="x_map", width="stretch", config={"scrollZoom": True, "displaylogo": False})
-        st.caption(f"Red: the expedition's {gap.n_cells:,} cells; land coloured by coverage; markers: the results "
-                   "named here and the neighbours of the gap.")
+        st.caption(f"Filled in orange with red dots: the expedition's {gap.n_cells:,} cells; land coloured by "
+                   "coverage (washed out); markers: the results named here and the neighbours of the gap; labels "
+                   "name each continent (task) and island (architecture).")
     with right:
         st.markdown("**Score parts**")
         st.dataframe(pd.DataFrame({"part": list(SCORE_WEIGHTS), "value": [row[c] for c in PART_COLUMNS.values()],

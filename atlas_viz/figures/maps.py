@@ -57,7 +57,7 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
                run_color: str | None = None, selected: str | None = None, height: int = 760,
                visible_types: tuple[str, ...] = MAP_TYPES, uirevision: str = "atlas",
                highlight_ids: Sequence[str] = (), zoom: tuple[float, float, float, float] | None = None,
-               heat: tuple[int, ...] | None = None) -> go.Figure:
+               heat: tuple[int, ...] | None = None, region_name: str | None = None) -> go.Figure:
     """The atlas map.
 
     ``results`` has columns id, map_type, x, y and a hover column (or claim, authors, year, title).
@@ -66,7 +66,8 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
     ``runs``: x, y, id, hover and optionally ``run_color`` (a metric column), or aggregated x, y, count.
     ``highlight_ids``: results ringed on top (search hits), the others dimmed; ``zoom``: axis ranges.
     ``heat``: the raster shows how many results claim each cell, in classes starting at these counts
-    (``raster.heat_edges``); a colour bar explains them.
+    (``raster.heat_edges``); a colour bar explains them. ``region_name``: the legend's name of the selected
+    region (default 'region of <selected>').
     Every result and run keeps its id in ``customdata``.
     """
     fig = go.Figure()
@@ -78,7 +79,7 @@ def map_figure(raster: Raster, results: pd.DataFrame, *, labels: pd.DataFrame | 
                              name="extent"))
     if heat:
         _add_heat_key(fig, heat)
-    _add_regions(fig, regions or [], selected)
+    _add_regions(fig, regions or [], selected, region_name)
     if runs is not None and len(runs):
         _add_runs(fig, runs, run_color)
     hits = set(highlight_ids)
@@ -174,7 +175,8 @@ def _add_heat_key(fig: go.Figure, edges: tuple[int, ...]) -> None:
                              "tickvals": [k + 0.5 for k in range(n)], "ticktext": ticks, **COLORBAR}}))
 
 
-def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]], selected: str | None) -> None:
+def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]], selected: str | None,
+                 name: str | None = None) -> None:
     """Regions drawn filled: one trace per map type (polygons separated by gaps), the selected region on top."""
     groups: dict[tuple[str, bool], list[np.ndarray]] = {}
     gap = np.full((1, 2), np.nan)  # NaN ends a polygon (sent as null): one trace holds many shapes
@@ -186,7 +188,7 @@ def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]
         fig.add_trace(go.Scatter(
             x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.45 if strong else 0.08),
             line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
-            name=f"region of {selected}" if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
+            name=(name or f"region of {selected}") if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
             legendgroup="regions", showlegend=strong))
 
 
