@@ -11,11 +11,12 @@ from atlas_viz.coverage.regions import claims_per_cell, relation_segments, zoom_
 from atlas_viz.figures.evidence import add_verdict_rings
 from atlas_viz.figures.maps import map_figure, shares_figure
 from atlas_viz.figures.raster import Raster, heat_edges
-from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, metric_columns
+from atlas_viz.runs.store import aggregate_runs, metric_columns
 
 from .context import ViewContext
 from .detail import show_detail
 
+RUNS_ONE_BY_ONE = 300  # more visible runs are drawn one marker per cell (a per-run hover is ~350 bytes a run)
 MAP_HEIGHT = 560  # the coverage bar, the map and its legend fit above the fold at 1400 x 900
 
 HOW_TO_READ = """
@@ -62,7 +63,7 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         metrics = metric_columns(ctx.runs, ctx.runset.sources)
         run_color = st.sidebar.selectbox("Colour runs by", ["(none)"] + metrics, key="run_metric")
         run_color = None if run_color == "(none)" else run_color
-        runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > AGGREGATE_ABOVE else ctx.runs)
+        runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > RUNS_ONE_BY_ONE else ctx.runs)
     heat = None
     if ss.get("layer_regions"):
         claims = claims_per_cell(atlas.results, atlas.masks, drawn["id"])
@@ -84,7 +85,7 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         if shown.empty:
             st.warning("No result passes the filters, so no marker is drawn. "
                        "Widen the filters in the sidebar (or clear the search).")
-        if runs_layer is not None and len(ctx.runs) > AGGREGATE_ABOVE:
+        if runs_layer is not None and len(ctx.runs) > RUNS_ONE_BY_ONE:
             st.caption(f"{len(ctx.runs):,} runs are drawn as one marker per cell (size: number of runs).")
         event = st.plotly_chart(fig, key="map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                                 width="stretch", config={"scrollZoom": True, "displaylogo": False,

@@ -203,8 +203,9 @@ def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
             marker.update(color=mean, colorscale="Viridis", showscale=True, colorbar=colorbar)
         tail = f"<br>mean {esc(color)}: %{{customdata[2]:.4g}}" if color else ""
         fig.add_trace(go.Scattergl(
-            x=runs["x"], y=runs["y"], mode="markers", name="runs (one marker per cell)", marker=marker,
-            customdata=np.column_stack([runs["cell"].to_numpy(), runs["count"].to_numpy(), mean]),
+            x=runs["x"].round(4), y=runs["y"].round(4), mode="markers", name="runs (one marker per cell)",
+            marker=marker, customdata=np.column_stack([runs["cell"].to_numpy(), runs["count"].to_numpy(),
+                                                       np.round(mean, 5)]),
             hovertemplate="%{customdata[1]:,} runs in this cell" + tail + "<extra></extra>"))
         return
     marker = {"size": 5, "color": "rgba(40,40,40,0.6)", "line": {"width": 0}}

@@ -31,7 +31,7 @@ COAST_RGB = np.array([96, 110, 124], dtype=np.uint8)
 HEAT_RGB = np.array([  # results claiming a cell: none, then six classes of rising counts (YlOrRd-like)
     [226, 226, 220], [255, 237, 160], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38], [110, 0, 40],
 ], dtype=np.uint8)
-FILL_PX = 15  # a land pixel takes the best level of the cells within this box (pixels, odd)
+FILL_PX = 23  # a land pixel takes the best level of the cells within this box (pixels, odd)
 
 # Palette slots: 0 sea (transparent), then shelf, coast, plain land, highlight, 4 fills, 4 dots, heat classes.
 _SHELF, _COAST, _LAND, _HIGHLIGHT = 1, 2, 3, 4
