@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from atlas_viz.terrain.axes import Axes
+from atlas_viz.terrain.axes import Axes, describe_cells
 from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
 
 PREDICTION_GAPS = ("untested_prediction", "inconclusive_prediction", "prediction_frontier")
@@ -100,15 +100,8 @@ def gap_id(kind: str, observables: tuple[str, ...], values: dict[str, tuple[str,
     return kind[:3] + "-" + hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
 
 
-def describe_values(axes: Axes, values: dict[str, tuple[str, ...]]) -> str:
-    """'architecture: transformer; width: wide or infinite' (axes left at every value are omitted)."""
-    parts = []
-    for a in axes.axes:
-        vals = values.get(a.name, a.value_names)
-        if len(vals) == len(a.values):
-            continue
-        parts.append(f"{a.name.replace('_', ' ')}: {' or '.join(v.replace('_', ' ') for v in vals)}")
-    return "; ".join(parts) if parts else "the whole terrain"
+describe_values = describe_cells
+"""A gap's box in words: 'architecture: transformer; width: wide or infinite' (see ``terrain.axes``)."""
 
 
 class Grid:

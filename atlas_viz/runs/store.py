@@ -52,14 +52,6 @@ class RunSet:
     sources: dict[str, dict] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    @property
-    def metrics(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for meta in self.sources.values():
-            for m in meta.get("metrics", []):
-                seen[m] = None
-        return list(seen)
-
 
 def load_runs(data_dir: Path | str, axes: Axes) -> RunSet:
     """Read every run source (base table and its parts); a broken source is reported and skipped."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import cached_property
 
 import hashlib
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -154,12 +153,6 @@ class Axes:
     def neighbours(self, axis: str, value: str) -> tuple[str, ...]:
         """Values one step from ``value`` on ``axis`` (declared in axes.yaml, or adjacent on an ordinal axis)."""
         return self[axis].neighbours(value)
-
-    def describe(self, axis: str, value: str) -> str:
-        for v in self[axis].values:
-            if v.name == value:
-                return v.description
-        raise KeyError(value)
 
 
 def load_axes(path: Path | str) -> Axes:
@@ -379,8 +372,3 @@ def describe_cells(axes: Axes, values: dict[str, list[str] | tuple[str, ...]]) -
             continue
         parts.append(f"{pretty(a.name)}: {' or '.join(map(pretty, vals))}")
     return "; ".join(parts) if parts else "the whole terrain"
-
-
-def all_combinations(axes: Axes, names: list[str]) -> list[tuple[str, ...]]:
-    """All value combinations of the named axes (ignores impossible rules)."""
-    return list(itertools.product(*(axes[n].value_names for n in names)))
