@@ -85,8 +85,6 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         if shown.empty:
             st.warning("No result passes the filters, so no marker is drawn. "
                        "Widen the filters in the sidebar (or clear the search).")
-        if runs_layer is not None and len(ctx.runs) > RUNS_ONE_BY_ONE:
-            st.caption(f"{len(ctx.runs):,} runs are drawn as one marker per cell (size: number of runs).")
         event = st.plotly_chart(fig, key="map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                                 width="stretch", config={"scrollZoom": True, "displaylogo": False,
                                                          "toImageButtonOptions": {"filename": "atlas_map"}})
@@ -94,8 +92,10 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         if (len(picked) > 1) != st.session_state.get("_picked_many", False):
             st.session_state["_picked_many"] = len(picked) > 1
             st.rerun()
+        per_cell = (f" {len(ctx.runs):,} runs are drawn as one marker per cell (size: number of runs)."
+                    if runs_layer is not None and len(ctx.runs) > RUNS_ONE_BY_ONE else "")
         st.caption("Click a marker to read the result, its citation and its region of validity; use the box or "
-                   "lasso tool (top right of the map) to list several.")
+                   "lasso tool (top right of the map) to list several." + per_cell)
         with st.expander("How to read this map", expanded=False):
             st.markdown(HOW_TO_READ)
     if len(picked) == 1 and picked[0] != selected:

@@ -135,8 +135,23 @@ class Painter:
         return self._encode(grid, dim)
 
     def paint_heat(self, counts: np.ndarray, edges: tuple[int, ...]) -> Raster:
-        """Colour the land by how many results claim each cell (classes from ``heat_edges``)."""
-        grid = self._codes(heat_class(counts, edges), _HEAT)
+        """Colour the land by how many results claim each cell (classes from ``heat_edges``).
+
+        A land pixel shows the mean count of the cells within ``FILL_PX`` (not the largest, which would paint
+        every island in the top class), each cell's dot its own count.
+        """
+        hs, ws = -(-self.h // 2), -(-self.w // 2)  # averaged on a half-size grid: the same picture, 4x less work
+        half = (self.centre // self.w // 2) * ws + (self.centre % self.w) // 2
+        total = np.bincount(half, weights=np.asarray(counts, dtype=float), minlength=hs * ws).astype(np.float32)
+        cells = np.bincount(half, minlength=hs * ws).astype(np.float32)
+        total = self._ndi.uniform_filter(total.reshape(hs, ws), size=FILL_PX // 2)
+        cells = self._ndi.uniform_filter(cells.reshape(hs, ws), size=FILL_PX // 2)
+        mean = np.divide(total, cells, out=np.zeros_like(total), where=cells > 1e-6)
+        mean = np.repeat(np.repeat(mean, 2, axis=0), 2, axis=1)[: self.h, : self.w].ravel()
+        grid = self._base()
+        grid[self._land] = heat_class(np.rint(mean[self._land]), edges) + _HEAT
+        cls = heat_class(counts, edges)
+        grid[self.pix[:, np.argsort(cls, kind="stable")].ravel()] = np.tile(np.sort(cls) + _HEAT, self.pix.shape[0])
         grid[self.shape.coast.ravel()] = _COAST
         return self._encode(grid, False)
 
