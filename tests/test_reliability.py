@@ -451,3 +451,30 @@ def test_the_json_export_carries_each_prediction_in_its_yaml_form():
     back = json.loads(results_json(frame))
     assert back[0]["prediction"] == {"kind": "monotone", "metric": "test_loss", "against": "width"}
     assert back[1]["prediction"] is None
+
+
+def _append_forever(data: str, started) -> None:
+    k = 0
+    while True:
+        save_runs(data, "sweep", rows(f"k{k}-", 2_000), META, append=True)
+        k += 1
+        started.set()
+
+
+def test_a_writer_killed_mid_append_leaves_a_readable_source_and_the_next_append_works(tmp_path):
+    import signal
+
+    save_runs(tmp_path, "sweep", rows("base", 10), META)
+    ctx = mp.get_context("fork")
+    started = ctx.Event()
+    proc = ctx.Process(target=_append_forever, args=(str(tmp_path), started))
+    proc.start()
+    assert started.wait(30)
+    time.sleep(0.05)                                     # somewhere inside a later append
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(10)
+    stored = read_source_table(tmp_path, "sweep")
+    assert len(stored) == meta_of(tmp_path)["rows"] and stored["run_id"].is_unique
+    save_runs(tmp_path, "sweep", rows("after", 3), META, append=True)    # the lock died with the writer
+    assert len(read_source_table(tmp_path, "sweep")) == len(stored) + 3 == meta_of(tmp_path)["rows"]
+    assert not list(source_dir(tmp_path, "sweep").rglob(".*.tmp"))
