@@ -17,6 +17,9 @@ import pandas as pd
 
 from atlas_viz.core.problems import Problem
 
+FAST_CSV_BYTES = 8 * 1024 * 1024
+"""CSV files from this size on are tried with pyarrow's reader first (5-10x faster on 2 cores); smaller ones, and
+any file pyarrow finds unusual, are read by pandas, which names each damaged line."""
 MAX_REPORTED = 20
 """Rows reported one by one per kind of problem; the rest are counted."""
 PARQUET_MAGIC = b"PAR1"
@@ -73,7 +76,69 @@ def read_table(source: Path | str | bytes, file_name: str, str_columns: list[str
         return RawTable(None, np.zeros(0, np.int64), "line", [Problem(
             file_name, "", "", f"{BINARY_DATA}: a NUL byte at byte {at:,}; expected a CSV (text) or a Parquet "
                                "file (an image, spreadsheet or archive renamed .csv does not import)")])
+    fast = _arrow_csv(data, list(str_columns), head) if _size(data) >= FAST_CSV_BYTES else None
+    if fast is not None:
+        return RawTable(fast, np.arange(2, len(fast) + 2, dtype=np.int64), "line", problems)
     return _read_csv(data, file_name, head, list(str_columns), problems)
+
+
+def _size(data: Path | bytes) -> int:
+    try:
+        return len(data) if isinstance(data, bytes) else Path(data).stat().st_size
+    except OSError:
+        return 0
+
+
+def _quotes_even(data: Path | bytes) -> bool:
+    """Whether the text holds an even number of double quotes (counted in C, a file in 16 MB chunks)."""
+    if isinstance(data, bytes):
+        return data.count(b'"') % 2 == 0
+    count = 0
+    try:
+        with open(data, "rb") as fh:
+            for chunk in iter(lambda: fh.read(16 * 1024 * 1024), b""):
+                count += chunk.count(b'"')
+    except OSError:
+        return False
+    return count % 2 == 0
+
+
+def _arrow_csv(data: Path | bytes, str_columns: list[str], head: bytes) -> pd.DataFrame | None:
+    """The fast path for a large, clean UTF-8 CSV: pyarrow's multi-threaded reader, giving the frame pandas would.
+
+    None whenever the file is anything but plain (not UTF-8, a byte-order mark, a ragged row, an unclosed quote,
+    a column pyarrow reads as dates or times): then pandas reads it and names every damaged line."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if head.startswith(b"\xef\xbb\xbf") or head[:2] in (b"\xff\xfe", b"\xfe\xff") or not _quotes_even(data):
+        return None  # an odd number of quotes: one is never closed, which pyarrow would read to the end
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data) if isinstance(data, bytes) else str(data),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in str_columns}, null_values=list(NA_TEXT),
+                strings_can_be_null=False, quoted_strings_can_be_null=False, timestamp_parsers=[]))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, OSError):
+        return None
+    names = table.column_names
+    if len(set(names)) != len(names) or any(not n for n in names):
+        return None  # pandas renames duplicate and blank headers; let it
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string, pa.types.is_null)
+    if not all(any(test(f.type) for test in plain) for f in table.schema):
+        return None
+    import pyarrow.compute as pc
+
+    na_words = pa.array(NA_TEXT, type=pa.string())
+    for i, f in enumerate(table.schema):  # text columns read their NA words as missing, as pandas does (ids not)
+        if pa.types.is_string(f.type) and f.name not in str_columns:
+            col = table.column(i)
+            table = table.set_column(i, f.name, pc.if_else(pc.is_in(col, value_set=na_words),
+                                                           pa.scalar(None, pa.string()), col))
+        elif pa.types.is_null(f.type):
+            table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))
+    return table.to_pandas()
 
 
 def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
