@@ -42,7 +42,7 @@ def evidence_figure(check: Check, points: pd.DataFrame, height: int = 380) -> go
     """
     p, fig = check.prediction, go.Figure()
     log_x = p.kind == "power_law" or (p.kind != "bound" and _log_axis(points["x"]))
-    log_y = p.kind == "power_law"
+    log_y = p.kind == "power_law" or (p.kind != "bound" and _log_axis(points["y"]))  # e.g. a divergent peak
     if p.kind == "power_law":
         curves = power_law_curves(p, check.inside, points)
         if not curves.empty:
@@ -53,7 +53,7 @@ def evidence_figure(check: Check, points: pd.DataFrame, height: int = 380) -> go
                                      line={"color": FIT_COLOUR, "width": 2}))
     elif p.kind == "peak":
         fig.add_vrect(x0=p.near / p.within_factor, x1=p.near * p.within_factor, fillcolor=CLAIM_FILL, line_width=0,
-                      annotation_text="claimed", annotation_position="top left")
+                      annotation_text="claimed", annotation_position="bottom left")
         st = check.inside.statistic
         if st is not None and np.isfinite(st.value):
             fig.add_vline(x=st.value, line={"color": FIT_COLOUR, "dash": "dash"},
