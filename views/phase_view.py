@@ -61,15 +61,26 @@ def _runs_phase(ctx: ViewContext) -> None:
     yb = bin_column(sub[y_col], axes[y_col].value_names if y_col in axes.names else None)
     frame = phase_frame(sub, metric, xb, yb)
     shown = ctx.shown
+    ids = ctx.atlas.results["id"].to_numpy()
+
+    def squares(rid: str) -> np.ndarray:
+        return claimed_squares(sub, ctx.atlas.masks[int(np.flatnonzero(ids == rid)[0])], xb, yb)
+
+    # by default: the selected result and search hits, else results whose prediction reads this metric here
     default = [r for r in [st.session_state.get("result"), *st.session_state.get("search_hits", [])]
                if r in set(shown["id"])][:3]
-    picked = st.multiselect("Draw the regions of", list(shown["id"]), default=default, key="phase_regions",
-                            help="Each result's boundary encloses the squares most of whose runs lie in its region.")
+    if not default:
+        default = [r for r, chk in ctx.checks.items() if chk.prediction.metric == metric
+                   and r in set(shown["id"]) and squares(r).any()][:3]
+    picked = st.multiselect("Draw the regions of", list(shown["id"]), default=default, key=f"phase_regions_{metric}",
+                            help="Each result's boundary encloses the squares most of whose runs lie in its region; "
+                                 "results whose prediction was checked on the runs show their verdict.")
     regions = []
     for rid in picked:
-        row = int(np.flatnonzero(ctx.atlas.results["id"].to_numpy() == rid)[0])
-        regions.append((rid, ctx.atlas.results["map_type"].iloc[row],
-                        claimed_squares(sub, ctx.atlas.masks[row], xb, yb)))
+        chk = ctx.checks.get(rid)
+        label = rid + (f" (prediction on {chk.prediction.metric}: {chk.inside.verdict} inside, "
+                       f"{chk.outside.verdict} outside)" if chk is not None else "")
+        regions.append((label, ctx.atlas.results["map_type"].to_numpy()[ids == rid][0], squares(rid)))
     st.caption(f"{int(frame['count'].sum()) if len(frame) else 0:,} runs of {md_escape(source)} in "
                f"{len(frame)} squares: colour is the median {md_escape(metric)}, the number is how many runs; "
                "hover for the quartiles. Numeric columns are binned (log-spaced when they span decades).")

@@ -12,6 +12,8 @@ from atlas_viz.figures.land import mask_outlines
 from atlas_viz.figures.maps import FONT, MAP_TYPE_STYLE, esc
 
 GAP_COLOUR = "#d5d8de"
+BOUNDARY_COLOURS = ("#e4572e", "#17becf", "#f2b705", "#ff6fb5", "#ffffff")
+"""One colour per drawn region, each readable over the Viridis squares."""
 
 
 def runs_phase_figure(frame: pd.DataFrame, metric: str, x: Binning, y: Binning,
@@ -39,10 +41,12 @@ def runs_phase_figure(frame: pd.DataFrame, metric: str, x: Binning, y: Binning,
             continue
         xy = np.concatenate([np.vstack([p - 0.5 + 0.04 * (k % 4), np.full((1, 2), np.nan)]) for p in loops])
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=f"region of {esc(rid)}",
-                                 line={"color": MAP_TYPE_STYLE[mtype][0], "width": 3}, hoverinfo="skip"))
+                                 line={"color": BOUNDARY_COLOURS[k % len(BOUNDARY_COLOURS)], "width": 3,
+                                       "dash": ("solid", "dash", "dot")[k // len(BOUNDARY_COLOURS) % 3]},
+                                 hoverinfo="skip", legendgroup=mtype))
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="white", font={"family": FONT},
-        legend={"orientation": "h", "y": -0.16, "x": 0},
+        height=height + 22 * len(regions), margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="white",
+        font={"family": FONT}, legend={"orientation": "h", "y": -0.3, "x": 0, "yanchor": "top"},
         xaxis={"title": _axis_title(x), "tickvals": list(range(len(x.labels))), "ticktext": [esc(v) for v in x.labels],
                "showgrid": False, "zeroline": False},
         yaxis={"title": _axis_title(y), "tickvals": list(range(len(y.labels))), "ticktext": [esc(v) for v in y.labels],
