@@ -324,7 +324,9 @@ def test_cli_check_json_md_csv_and_errors(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[1].startswith("gamma2022_law,power_law,test_loss,params,agrees,30,")
     assert main(["check", "--data", str(data)]) == 0
-    assert "2 predictions checked on 50 runs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 predictions checked on 50 runs" in out
+    assert "a frontier (agrees inside, disagrees one step outside) for 1: gamma2022_law (width)" in out
     assert main(["check", "nope2020_x", "--data", str(data)]) == 1
     assert "no result with id 'nope2020_x'" in capsys.readouterr().err
     assert main(["check", "delta2022_note", "--data", str(data)]) == 1

@@ -55,9 +55,5 @@ def cmd_check(args: argparse.Namespace) -> int:
     text = {"json": report.to_json, "csv": report.to_csv, "md": report.to_markdown}[args.format](checks)
     sys.stdout.write(text)
     if args.format == "md":
-        counts = {}
-        for c in checks:
-            counts[c.verdict] = counts.get(c.verdict, 0) + 1
-        print(f"\n{len(checks)} predictions checked on {len(runset.runs):,} runs in {seconds:.2f} s: "
-              + ", ".join(f"{v} {n}" for v, n in counts.items()))
+        print("\n" + report.summary(checks, len(runset.runs), seconds))
     return 0
