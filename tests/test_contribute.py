@@ -17,7 +17,7 @@ from atlas_viz.catalogue.loader import load_catalog, parse_results_text
 from atlas_viz.catalogue.contribute import (build_entry, contributed_entries, contributed_path, entry_to_form, entry_yaml,
                                   save_entry, slugify_id, suggest_id)
 
-from conftest import ROOT, make_data
+from conftest import ROOT, make_data, run_cli
 
 FORM = {"id": "Zed 2023: Width!", "claim": "Wider networks  generalize better\non images.", "map_type": "empirical_law",
         "region": {"task": ["image_classification"], "width": ["wide", "moderate"]}, "observables": ["generalization"],
@@ -214,8 +214,7 @@ def test_a_save_killed_midway_leaves_the_old_or_the_new_file(data_dir, axes):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "atlas_viz", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return run_cli(*args)
 
 
 def test_add_result_command(data_dir, tmp_path):
