@@ -64,15 +64,7 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         run_color = st.sidebar.selectbox("Colour runs by", ["(none)"] + metrics, key="run_metric")
         run_color = None if run_color == "(none)" else run_color
         runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > RUNS_ONE_BY_ONE else ctx.runs)
-    heat = None
-    if ss.get("layer_regions"):
-        claims = claims_per_cell(atlas.results, atlas.masks, drawn["id"])
-        heat = heat_edges(claims)
-        raster = ctx.painter.paint_heat(claims, heat)
-    elif ss.get("layer_fog", True):
-        raster = dimmed if selected is not None and dimmed is not None else fog
-    else:
-        raster = ctx.painter.paint(None, dim=selected is not None)
+    raster, heat = _terrain(ctx, drawn, selected, fog, dimmed)
     hits = [h for h in ss.get("search_hits", []) if h in set(drawn["id"])]
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
                      relations=rel, runs=runs_layer, run_color=run_color, selected=selected, visible_types=visible,
@@ -104,21 +96,41 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
     if right is None:
         return
     with right:
-        if len(picked) > 1:
-            st.markdown(f"**{len(picked)} results selected**")
-            sel = shown[shown["id"].isin(picked)][["id", "map_type", "year", "claim"]]
-            st.dataframe(sel, hide_index=True, width="stretch", height=260)
-            choice = st.selectbox("Open one", [""] + list(sel["id"]), key="open_selected")
-            if choice:
-                ss["result"] = choice
-                st.rerun()
-        if ss.get("result"):
-            head = st.columns([3, 1])
-            head[0].markdown("#### Result")
-            if head[1].button("Close", key="close_detail"):
-                ss["result"] = None
-                st.rerun()
-            show_detail(ctx, ss["result"])
+        _side_panel(ctx, picked)
+
+
+def _terrain(ctx: ViewContext, drawn: pd.DataFrame, selected: str | None, fog: Raster,
+             dimmed: Raster | None) -> tuple[Raster, tuple[int, ...] | None]:
+    """The image under the markers: the heat of results per cell (layer 'regions', with its classes), else the
+    fog (washed out under a selected region), else plain land."""
+    ss = st.session_state
+    if ss.get("layer_regions"):
+        claims = claims_per_cell(ctx.atlas.results, ctx.atlas.masks, drawn["id"])
+        heat = heat_edges(claims)
+        return ctx.painter.paint_heat(claims, heat), heat
+    if ss.get("layer_fog", True):
+        return (dimmed if selected is not None and dimmed is not None else fog), None
+    return ctx.painter.paint(None, dim=selected is not None), None
+
+
+def _side_panel(ctx: ViewContext, picked: list[str]) -> None:
+    """Right of the map: the results picked with the box or lasso, and the open result's detail."""
+    ss, shown = st.session_state, ctx.shown
+    if len(picked) > 1:
+        st.markdown(f"**{len(picked)} results selected**")
+        sel = shown[shown["id"].isin(picked)][["id", "map_type", "year", "claim"]]
+        st.dataframe(sel, hide_index=True, width="stretch", height=260)
+        choice = st.selectbox("Open one", [""] + list(sel["id"]), key="open_selected")
+        if choice:
+            ss["result"] = choice
+            st.rerun()
+    if ss.get("result"):
+        head = st.columns([3, 1])
+        head[0].markdown("#### Result")
+        if head[1].button("Close", key="close_detail"):
+            ss["result"] = None
+            st.rerun()
+        show_detail(ctx, ss["result"])
 
 
 def _picked_ids(event, allowed: set[str]) -> list[str]:

@@ -269,41 +269,6 @@ def coverage_legend() -> list[tuple[str, str]]:
     return [(f"rgb({r},{g},{b})", COVERAGE_LABELS[lv]) for lv, (r, g, b) in zip(COVERAGE_LEVELS, LEVEL_RGB)]
 
 
-def phase_figure(grid: pd.DataFrame, x_axis: str, y_axis: str, x_values: tuple[str, ...],
-                 y_values: tuple[str, ...]) -> go.Figure:
-    """Phase diagram: a grid over two axes coloured by the best rigor of the results there.
-
-    ``grid`` has columns x, y (value names), rigor (0 for none), n_results, best, ids.
-    """
-    z = np.zeros((len(y_values), len(x_values)))
-    text = [["" for _ in x_values] for _ in y_values]
-    hover = [["" for _ in x_values] for _ in y_values]
-    for r in grid.itertuples():
-        i, j = y_values.index(r.y), x_values.index(r.x)
-        z[i, j] = r.rigor
-        text[i][j] = f"{r.n_results}" if r.n_results else "gap"
-        head = f"{esc(r.x)} × {esc(r.y)}: "
-        hover[i][j] = head + (f"{r.n_results} results, best: {esc(r.best)}<br>" + esc(", ".join(r.ids[:12]), 60)
-                              + (" ..." if len(r.ids) > 12 else "") if r.n_results else "no result: a gap")
-    scale = [[0.0, "#c7cad1"], [0.1999, "#c7cad1"], [0.2, MAP_TYPE_STYLE["conjecture"][0]],
-             [0.3999, MAP_TYPE_STYLE["conjecture"][0]], [0.4, MAP_TYPE_STYLE["heuristic"][0]],
-             [0.5999, MAP_TYPE_STYLE["heuristic"][0]], [0.6, MAP_TYPE_STYLE["empirical_law"][0]],
-             [0.7999, MAP_TYPE_STYLE["empirical_law"][0]], [0.8, MAP_TYPE_STYLE["calculation"][0]],
-             [0.9599, MAP_TYPE_STYLE["calculation"][0]], [0.96, MAP_TYPE_STYLE["theorem"][0]],
-             [1.0, MAP_TYPE_STYLE["theorem"][0]]]
-    fig = go.Figure(go.Heatmap(
-        z=z.tolist(), x=[v.replace("_", " ") for v in x_values], y=[v.replace("_", " ") for v in y_values], zmin=0, zmax=5,
-        colorscale=scale, text=text, texttemplate="%{text}", textfont={"size": 13, "color": "white"},
-        hovertext=hover, hoverinfo="text", xgap=3, ygap=3,
-        colorbar={"title": {"text": "best rigor"}, "tickvals": [0.5, 1.5, 2.5, 3.5, 4.5],
-                  "ticktext": ["gap (none)", "conjecture", "heuristic", "empirical law", "calculation/theorem"]}))
-    fig.update_layout(height=120 + 70 * len(y_values), margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      xaxis={"title": x_axis.replace("_", " "), "side": "top"},
-                      yaxis={"title": y_axis.replace("_", " "), "autorange": "reversed"},
-                      plot_bgcolor="white")
-    return fig
-
-
 def skeleton_figure(height: int = 420) -> go.Figure:
     """An empty sea with a loading note: the map's frame while the first load of a session runs."""
     fig = go.Figure()
