@@ -292,18 +292,15 @@ def _parse_citation(raw: object, bad) -> dict:
             bad("citation.arxiv", f"must be an arXiv id like 2001.08361 or hep-th/9901001; got {show_value(arxiv)}")
         else:
             out["arxiv"] = arxiv
-    doi = raw.get("doi")
-    if doi is not None:
-        if not isinstance(doi, str) or not DOI_RE.fullmatch(doi):
-            bad("citation.doi", f"must be a DOI like 10.1038/nature14539 (without https://doi.org/); got {show_value(doi)}")
+    for key, pattern, expected in (("doi", DOI_RE, "be a DOI like 10.1038/nature14539 (without https://doi.org/)"),
+                                   ("url", URL_RE, "start with http:// or https://")):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and pattern.fullmatch(value):
+            out[key] = value
         else:
-            out["doi"] = doi
-    url = raw.get("url")
-    if url is not None:
-        if not isinstance(url, str) or not URL_RE.fullmatch(url):
-            bad("citation.url", f"must start with http:// or https://; got {show_value(url)}")
-        else:
-            out["url"] = url
+            bad(f"citation.{key}", f"must {expected}; got {show_value(value)}")
     venue = raw.get("venue")
     if venue is not None:
         out["venue"] = str(venue)
