@@ -1,5 +1,7 @@
 """Every kind of bad catalogue input is reported with file, entry and field; the rest loads."""
 
+import textwrap
+
 import pytest
 
 from atlas_viz.catalogue.loader import load_catalog, parse_results_text
@@ -207,3 +209,29 @@ def test_lineage_reads_relations_both_ways():
     assert lineage(results, "a") == [("extends", "b", "→"), ("contradicts", "c", "←")]
     assert lineage(results, "b") == [("extends", "a", "←"), ("tests", "c", "←")]
     assert lineage(results, "zzz") == []
+
+
+def test_a_result_cannot_build_on_a_later_paper(tmp_path):
+    from atlas_viz.atlas import load_atlas
+
+    text = textwrap.dedent("""\
+        - id: early2018_claim
+          claim: An early claim.
+          map_type: heuristic
+          region: any
+          observables: [generalization]
+          citation: {authors: [A Early], year: 2018, title: Early, arxiv: "1801.00001"}
+          relations: [{type: extends, target: late2021_claim}]
+        - id: late2021_claim
+          claim: A later claim.
+          map_type: heuristic
+          region: any
+          observables: [generalization]
+          citation: {authors: [B Late], year: 2021, title: Late, arxiv: "2101.00001"}
+          relations: [{type: tests, target: early2018_claim}]
+        """)
+    atlas = load_atlas(make_data(tmp_path, {"t.yaml": text}), place_results=False)
+    msgs = [str(p) for p in atlas.problems]
+    assert len(msgs) == 1 and "t.yaml, entry early2018_claim, field relations[0].target" in msgs[0]
+    assert "appeared in 2021, after this result (2018)" in msgs[0]
+    assert len(atlas.results) == 2  # both still load

@@ -7,7 +7,8 @@ Each rule returns located problems (file, result id, field) and never drops a re
 * a conjecture is open, so it is neither ``replicated`` nor ``proven``;
 * ``contested`` and ``refuted`` name who contests the result: a ``contradicts`` relation from or to it,
   or a note that cites a paper (author and year, or an arXiv id) or another result's id;
-* one paper (same arXiv id or DOI) has at most one entry per map type and region.
+* one paper (same arXiv id or DOI) has at most one entry per map type and region;
+* a result extends, tests or is inspired by earlier work only (the target's year is not later).
 """
 from __future__ import annotations
 
@@ -48,7 +49,26 @@ def status_problems(row: dict) -> list[Problem]:
 
 def catalogue_problems(rows: list[dict]) -> list[Problem]:
     """Rules that need the whole catalogue: who contests a disputed result, one entry per paper and kind."""
-    return _unnamed_disputes(rows) + _same_paper_twice(rows)
+    return _unnamed_disputes(rows) + _same_paper_twice(rows) + _relations_back_in_time(rows)
+
+
+BUILDS_ON = ("extends", "tests", "inspired_by")
+"""Relations that build on their target, which must therefore have appeared first (or the same year)."""
+
+
+def _relations_back_in_time(rows: list[dict]) -> list[Problem]:
+    """A result cannot extend, test or be inspired by a paper that appeared in a later year."""
+    year = {r["id"]: r.get("year") for r in rows}
+    out = []
+    for r in rows:
+        for j, (kind, target) in enumerate(r.get("relations") or ()):
+            later = year.get(target)
+            if kind in BUILDS_ON and isinstance(later, int) and isinstance(r.get("year"), int) and later > r["year"]:
+                out.append(Problem(r.get("file", ""), r["id"], f"relations[{j}].target",
+                                   f"'{kind}' {target}, which appeared in {later}, after this result ({r['year']}); "
+                                   f"a result can only build on earlier work: use 'contradicts', or reverse the "
+                                   f"relation on {target}"))
+    return out
 
 
 def _unnamed_disputes(rows: list[dict]) -> list[Problem]:
