@@ -413,3 +413,15 @@ def test_run_ids_in_the_evidence_hover_are_escaped(axes):
     table = RunTable(runs, {"s": {}}, axes)
     trace = evidence_figure(check_result(row, table), evidence_points(row, table)).data[-1]
     assert trace.text[0] == "s:&lt;b onmouseover=x&gt;0" and trace.customdata[0] == "s:<b onmouseover=x>0"
+
+
+def test_evidence_of_a_monotone_trend_draws_the_binned_mean_without_a_best_bin(axes):
+    from atlas_viz.checks.evidence import evidence_points, mean_curves
+
+    x = np.linspace(1, 10, 30)
+    runs = runs_frame(30, test_error=1 / x, **{"config.params": x})
+    region = region_of(axes)
+    block = {"kind": "monotone", "metric": "test_error", "against": "params", "direction": "decreasing"}
+    row = {"id": "r", "region": region, "prediction": prediction(axes, block, region)}
+    curves = mean_curves(row["prediction"], evidence_points(row, RunTable(runs, {"s": {}}, axes)))
+    assert len(curves) == 10 and curves["mean"].is_monotonic_decreasing and not curves["best"].any()

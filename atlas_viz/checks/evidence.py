@@ -116,10 +116,10 @@ def reason_text(check: Check) -> str:
 
 def mean_curves(p: Prediction, points: pd.DataFrame) -> pd.DataFrame:
     """The inside runs' mean metric per bin of the swept quantity, as the statistic bins it: one curve per group
-    of ``across`` (optimum_invariant) or one curve (peak). Columns group, x (bin centre), mean, best (the bin
-    the statistic picks: lowest mean for an optimum or a minimum, highest for a peak)."""
+    of ``across`` (optimum_invariant) or one curve (peak, monotone). Columns group, x (bin centre), mean, best
+    (the bin the statistic picks: lowest mean for an optimum or a minimum, highest for a peak; none for monotone)."""
     pts = points[points["where"] == INSIDE]
-    if p.kind not in ("optimum_invariant", "peak") or pts.empty:
+    if p.kind not in ("optimum_invariant", "peak", "monotone") or pts.empty:
         return pd.DataFrame(columns=["group", "x", "mean", "best"])
     x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
     if p.kind == "optimum_invariant":
@@ -134,7 +134,8 @@ def mean_curves(p: Prediction, points: pd.DataFrame) -> pd.DataFrame:
     frame["group"] = frame["g"].map(names)
     lowest = p.kind == "optimum_invariant" or p.extremum == "minimum"
     pick = frame.groupby("g")["y"].transform("min" if lowest else "max")
-    return pd.DataFrame({"group": frame["group"], "x": frame["x"], "mean": frame["y"], "best": frame["y"] == pick})
+    best = (frame["y"] == pick) & (p.kind != "monotone")
+    return pd.DataFrame({"group": frame["group"], "x": frame["x"], "mean": frame["y"], "best": best})
 
 
 def _group_name(labels: np.ndarray) -> str:
