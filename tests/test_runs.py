@@ -265,7 +265,8 @@ def test_save_load_round_trip_and_cli(tmp_path, data_dir, axes):
     runset = load_runs(data_dir, axes)
     assert not runset.problems and len(runset.runs) == 2
     meta = runset.sources["hpo_sweep"]
-    assert meta["license"] == "MIT" and meta["metrics"] == ["val_acc", "test_loss"] and meta["mapping"]["id"] == "run_id"
+    assert meta["license"] == "MIT" and meta["metrics"] == ["val_acc", "test_loss"]
+    assert meta["mapping"]["id"] == "run_id"
     from atlas_viz.cli.main import main                # the same command in this process: a table as mapping
     assert main(["import-runs", str(tmp_path / "t.csv"), "--mapping", str(tmp_path / "t.csv"),
                  "--data", str(data_dir)]) == 1
