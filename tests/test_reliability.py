@@ -329,6 +329,21 @@ def test_fingerprints_see_an_in_place_overwrite_and_every_part(tmp_path):
     assert runs_fingerprint(tmp_path) == lock_fp
 
 
+def test_each_cache_key_changes_only_with_the_files_it_reads(tmp_path):
+    from atlas_viz.io.fingerprint import catalogue_fingerprint, terrain_fingerprint
+    from conftest import GOOD, make_data
+
+    data = make_data(tmp_path)
+    save_runs(data, "sweep", rows("r", 3), META)
+    keys = lambda: (terrain_fingerprint(data), catalogue_fingerprint(data), runs_fingerprint(data))  # noqa: E731
+    terrain, catalogue, runs = keys()
+    (data / "results" / "more.yaml").write_text(GOOD.replace("alpha2020", "gamma2022").replace("beta2021", "delta"))
+    assert keys()[0] == terrain and keys()[1] != catalogue and keys()[2] == runs   # placed runs are kept
+    catalogue = keys()[1]
+    save_runs(data, "sweep", rows("s", 1), META, append=True)
+    assert keys() == (terrain, catalogue, keys()[2]) and keys()[2] != runs         # the atlas is kept
+
+
 def test_the_app_keys_its_caches_by_fingerprint_instead_of_clearing_them():
     from conftest import ROOT
 
@@ -429,6 +444,7 @@ def test_the_app_never_replaces_a_stored_source_and_reads_a_nested_parquet_uploa
     at.button(key="rm_import").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert sorted(read_source_table(data, "example_sweep")["run_id"]) == ["a1", "a2", "a3", "a4", "a7", "old0", "old1"]
+    assert any("7 runs" in str(m.value) for m in at.markdown)   # the next run read the new runs, no cache cleared
     buf = io.BytesIO()
     pd.DataFrame({"run_id": ["a", "b"], "optimizer": [["adam"], ["sgd"]], "width": [64, 128]}).to_parquet(buf)
     at.session_state["_runs_data"] = ("nested.parquet", buf.getvalue())     # a list column gave a traceback
