@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from atlas_viz.atlas import Atlas, load_atlas, with_results
-from atlas_viz.coverage.levels import cell_level, coverage_table, fog_observables
+from atlas_viz.coverage.levels import cell_level, coverage_table, fog_observables, fog_results
 from atlas_viz.expeditions.ranking import compute_expeditions
 from atlas_viz.expeditions.store import ranking
 from atlas_viz.checks.scope import RunTable
@@ -200,16 +200,17 @@ def main() -> None:
     st.session_state["_drawn"] = True
     view = st.session_state.get("view", "map")
     if view == "map":
-        table = get_coverage(str(DATA), fingerprint, tuple(shown["id"]), atlas, observed)
+        counted = fog_results(shown, bool(flt.active()), bool(st.session_state.get("layer_broad")))
+        table = get_coverage(str(DATA), fingerprint, tuple(counted["id"]), atlas, observed)
         fog_obs = fog_observables(shown, flt.observables, bool(flt.active()), atlas.axes.observable_names)
         level = cell_level(table, fog_obs)
         cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
                                   minlength=len(atlas.layout.continent_keys_)) if len(res) else None
         labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
-        raster = get_raster(str(DATA), fingerprint, tuple(shown["id"]), fog_obs, ctx.painter, level)
-        dimmed = (get_raster(str(DATA), fingerprint, tuple(shown["id"]), fog_obs, ctx.painter, level, dim=True)
+        raster = get_raster(str(DATA), fingerprint, tuple(counted["id"]), fog_obs, ctx.painter, level)
+        dimmed = (get_raster(str(DATA), fingerprint, tuple(counted["id"]), fog_obs, ctx.painter, level, dim=True)
                   if st.session_state.get("result") else None)
-        map_view(ctx, level, labels, fog_obs, raster, dimmed)
+        map_view(ctx, level, labels, fog_obs, raster, dimmed, n_broad=len(shown) - len(counted))
     elif view == "expeditions":
         expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, checks, placed, observed))
     else:

@@ -7,7 +7,7 @@ import pytest
 from conftest import BUNDLED
 
 from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
-from atlas_viz.coverage.levels import cell_level, coverage_note, fog_observables, share_label
+from atlas_viz.coverage.levels import cell_level, coverage_note, fog_observables, fog_results, share_label
 from atlas_viz.coverage.phase import bin_column, claimed_squares, phase_frame, unrestricted
 from atlas_viz.coverage.regions import claims_per_cell, marker_gap, result_positions, zoom_box
 from atlas_viz.figures.land import mask_outlines, smooth_loop
@@ -121,6 +121,16 @@ def test_filtered_fog_counts_the_observables_the_shown_results_speak_about():
     assert "the 2 filtered results" in note and "scaling, stability" in note and "best level" in note
     conj = shown.assign(map_type=["conjecture", "heuristic"])
     assert "Conjectures (1 shown) lift no fog" in coverage_note(everything, everything, conj, 2)
+
+
+def test_the_default_fog_leaves_broad_results_out_but_never_a_filtered_one():
+    shown = pd.DataFrame({"id": ["broad", "narrow"], "extent": [0.75, 0.01], "map_type": ["theorem"] * 2,
+                          "observables": [("generalization",)] * 2})
+    assert list(fog_results(shown, filtered=False)["id"]) == ["narrow"]
+    assert list(fog_results(shown, filtered=False, include_broad=True)["id"]) == ["broad", "narrow"]
+    assert list(fog_results(shown, filtered=True)["id"]) == ["broad", "narrow"]  # a search never hides its hits
+    note = coverage_note(("generalization",), ("generalization",), shown, 2, n_broad=1)
+    assert "1 results with a specific region" in note and "1 broad ones" in note and "all observables" in note
 
 
 def test_shares_never_round_to_nothing_or_everything():

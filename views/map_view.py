@@ -16,7 +16,7 @@ from atlas_viz.runs.store import aggregate_runs, metric_columns
 from .context import ViewContext
 from .detail import show_detail
 
-RUNS_ONE_BY_ONE = 300  # more visible runs are drawn one marker per cell (a per-run hover is ~350 bytes a run)
+RUNS_ONE_BY_ONE = 50  # more visible runs: one marker per cell (a per-run hover is ~350 bytes sent per run)
 MAP_HEIGHT = 560  # the coverage bar, the map and its legend fit above the fold at 1400 x 900
 
 HOW_TO_READ = """
@@ -26,7 +26,9 @@ together. Each *continent* (large capitals) is a task; its *islands* (small labe
 an island the remaining axes arrange the cells the same way everywhere.
 
 * **Land colour is coverage**: a cell takes the best level any counted observable reaches there (the line
-  under the bar says what is counted; choose observables in the sidebar to narrow it). Grey fog is *terra
+  under the bar says what is counted; choose observables in the sidebar to narrow it). Without a search or
+  filter, results whose region is broad (over 5% of the terrain) are drawn but not counted, or a few broad
+  theorems would chart every cell; a layer counts them. Grey fog is *terra
   incognita* (nothing known), sand is *observed* (runs only), light green is *mapped* (an empirical law or
   heuristic claims it), dark green is *charted* (a theorem or calculation covers it). Dots are single cells.
 * **Markers are results**, each on a cell of its own region near the region's centre, never on top of
@@ -39,14 +41,15 @@ an island the remaining axes arrange the cells the same way everywhere.
 
 
 def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tuple[str, ...], fog: Raster,
-             dimmed: Raster | None = None) -> None:
+             dimmed: Raster | None = None, n_broad: int = 0) -> None:
     """``fog``: the terrain painted by coverage ``level`` for the observables ``fog_obs`` (cached by app.py);
-    ``dimmed``: the same washed out, laid under a selected result's region."""
+    ``dimmed``: the same washed out, laid under a selected result's region; ``n_broad``: shown results the
+    fog leaves out (``levels.fog_results``)."""
     ss = st.session_state
     atlas, shown = ctx.atlas, ctx.shown
     shares = coverage_shares(level)
     st.plotly_chart(shares_figure(shares), width="stretch", config={"displayModeBar": False}, key="shares")
-    st.caption(md_escape(coverage_note(fog_obs, atlas.axes.observable_names, shown, len(atlas.results))))
+    st.caption(md_escape(coverage_note(fog_obs, atlas.axes.observable_names, shown, len(atlas.results), n_broad)))
 
     visible = tuple(t for t in MAP_TYPES if ss.get(f"show_{t}", True))
     drawn = shown[shown["map_type"].isin(visible)]

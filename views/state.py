@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atlas_viz.terrain.axes import Axes
 from atlas_viz.catalogue.filters import Filters, filters_from_query, filters_to_query
 from atlas_viz.core.names import MAP_TYPES
+from atlas_viz.coverage.levels import BROAD_EXTENT
+from atlas_viz.terrain.axes import Axes
 
 VIEWS = {"map": "Map", "phase": "Phase diagram", "catalogue": "Catalogue", "expeditions": "Expeditions",
          "runs": "Runs: import", "contribute": "Add a result"}
 LAYERS = {"fog": "Fog (coverage)", "regions": "Regions of validity (results per cell)", "runs": "Runs",
           "labels": "Continent and island labels", "relations": "Relations of the selected result (arrows)",
-          "verdicts": "Verdicts (predictions checked on runs)"}
+          "verdicts": "Verdicts (predictions checked on runs)",
+          "broad": f"Fog counts broad results (regions over {BROAD_EXTENT:.0%} of the terrain)"}
 DEFAULT_LAYERS = ("fog", "labels", "runs")
 FILTER_LIST_KEYS = {"f_types": "map_types", "f_obs": "observables", "f_status": "statuses", "f_method": "methods",
                     "f_object": "objects", "f_verdict": "verdicts"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.text import pretty
 from atlas_viz.core.names import CHARTED, COVERAGE_LEVELS, COVERAGE_OF_MAP_TYPE, MAPPED, OBSERVED
 
 
@@ -44,6 +45,20 @@ def cell_level(table: pd.DataFrame, observables: list[str] | tuple[str, ...] | N
     return table[cols].to_numpy().max(axis=1).astype(np.int8)
 
 
+BROAD_EXTENT = 0.05
+"""A result whose region covers more than this share of the terrain is broad (a uniform-convergence bound, a
+theorem for any task): on the default map it is drawn but not counted in the fog, or it would chart nearly
+every cell and hide what is specifically known."""
+
+
+def fog_results(shown: pd.DataFrame, filtered: bool, include_broad: bool = False) -> pd.DataFrame:
+    """The results the fog counts: every shown one while a search or filter is on (so there is never fog
+    where a result is drawn) or when asked; else those whose region is specific (``extent`` <= BROAD_EXTENT)."""
+    if filtered or include_broad or not len(shown) or "extent" not in shown:
+        return shown
+    return shown[shown["extent"] <= BROAD_EXTENT]
+
+
 def fog_observables(shown: pd.DataFrame, chosen: tuple[str, ...] | list[str], filtered: bool,
                     all_observables: tuple[str, ...]) -> tuple[str, ...]:
     """The observables the fog counts: those chosen; else, with a search or filter on, those the shown results
@@ -57,11 +72,18 @@ def fog_observables(shown: pd.DataFrame, chosen: tuple[str, ...] | list[str], fi
 
 
 def coverage_note(observables: tuple[str, ...], all_observables: tuple[str, ...], shown: pd.DataFrame,
-                  n_results: int) -> str:
-    """One line saying what the coverage bar counts (plain text: the caller escapes it for Markdown)."""
+                  n_results: int, n_broad: int = 0) -> str:
+    """One line saying what the coverage bar counts (plain text: the caller escapes it for Markdown).
+
+    ``n_broad``: shown results left out of the fog because their region is broad (see ``fog_results``).
+    """
     what = ("all observables" if set(observables) >= set(all_observables)
-            else ", ".join(o.replace("_", " ") for o in observables) or "no observable")
+            else ", ".join(pretty(o) for o in observables) or "no observable")
     who = "all results" if len(shown) == n_results else f"the {len(shown)} filtered results"
+    if n_broad:
+        who = (f"the {len(shown) - n_broad} results with a specific region ({n_broad} broad ones, each claiming "
+               f"over {BROAD_EXTENT:.0%} of the terrain, are drawn but not counted: layer 'Fog counts broad "
+               "results' counts them)")
     parts = [f"Counted: {who} and the runs, for {what}; a cell takes the best level any of these reaches."]
     n_conj = int((shown["map_type"] == "conjecture").sum()) if len(shown) else 0
     if n_conj:

@@ -34,12 +34,20 @@ def esc(text: object, width: int | None = None) -> str:
     return html.escape(s, quote=False)  # plotly shows &quot; literally; < > & are what must not form tags
 
 
+def _cut(text: object, limit: int) -> str:
+    s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+
+
 def result_hover(row: pd.Series) -> str:
-    cite = f"{row['authors']} ({row['year']})"
-    return (f"<b>{esc(row['map_type']).replace('_', ' ')}</b> · {esc(row['id'])}<br>{esc(row['claim'], 70)}"
-            f"<br><i>{esc(cite, 70)}</i><br>{esc(row['title'], 70)}")
+    """A result's hover label: kind, id, the claim (cut to ``HOVER_CLAIM`` characters) and who and when; the
+    detail panel has the rest (a shorter label is fewer bytes sent on every filter change)."""
+    cite = f"{_cut(row['authors'], 60)} ({row['year']})"
+    return (f"<b>{esc(pretty(row['map_type']))}</b> · {esc(row['id'])}<br>{esc(_cut(row['claim'], HOVER_CLAIM), 70)}"
+            f"<br><i>{esc(cite)}</i>")
 
 
+HOVER_CLAIM = 140
 FONT = "'Source Sans Pro', 'Source Sans 3', 'Helvetica Neue', Arial, sans-serif"
 """The UI's font (Streamlit's), for every label drawn on a figure."""
 HIT_COLOUR = "#f2b705"
@@ -122,7 +130,7 @@ def _add_results(fig: go.Figure, results: pd.DataFrame, visible_types: tuple[str
         colour, symbol, _ = MAP_TYPE_STYLE[mtype]
         hover = sub[HOVER].to_numpy() if HOVER in sub else np.array([result_hover(r) for _, r in sub.iterrows()])
         fig.add_trace(go.Scatter(
-            x=sub["x"], y=sub["y"], mode="markers", name=pretty(mtype),
+            x=sub["x"].round(4), y=sub["y"].round(4), mode="markers", name=pretty(mtype),
             marker={"color": colour, "symbol": symbol, "size": 11, "line": {"color": "white", "width": 1.2},
                     "opacity": 0.45 if dimmed else 1.0},
             customdata=sub["id"].to_numpy(), text=hover, hovertemplate="%{text}<extra></extra>", legendgroup=mtype))
