@@ -202,13 +202,15 @@ def test_inside_agrees_outside_disagrees_per_axis(axes):
     assert d["statistic"]["low"] <= d["statistic"]["value"] <= d["statistic"]["high"]
 
 
-def test_where_narrows_the_inside(axes):
+def test_where_narrows_the_inside_and_its_frontier_is_one_step_from_the_narrowed_scope(axes):
     region = region_of(axes, width=["moderate", "wide"])
     runs = pd.concat([power_runs(n=30), power_runs(n=30, exponent=-0.5, seed=1, width="moderate")], ignore_index=True)
     block = {"kind": "power_law", "metric": "test_loss", "against": "config.n_params", "exponent": [-0.09, -0.06]}
     assert check(axes, block, runs, region=region).verdict != "agrees"
     narrowed = check(axes, {**block, "where": {"width": ["wide"]}}, runs, region=region)
     assert narrowed.verdict == "agrees" and narrowed.inside.runs == 30
+    # moderate width is in the region but outside the prediction's scope: one step outside it
+    assert narrowed.by_axis["width"].runs == 30 and narrowed.outside.verdict == "disagrees"
 
 
 def test_optimum_with_continuous_sweeps_and_unrestricted_swept_axis(axes):

@@ -58,7 +58,7 @@ def measured_text(check: Check | None) -> str:
 def evidence_points(row: dict | pd.Series, table: RunTable) -> pd.DataFrame:
     """The runs a check used: id, source, x, y, where ('inside' or 'outside: <axis>') and group (optimum kinds)."""
     p: Prediction = row["prediction"]
-    inside, by_axis = scope_masks(table, *check_scope(p, row["region"], table.axes))
+    inside, by_axis = scope_masks(table, check_scope(p, row["region"], table.axes))
     parts = [(INSIDE, inside)] + [(f"{OUTSIDE}: {pretty(ax)}", mask) for ax, mask in by_axis.items()]
     frames = []
     for label, mask in parts:

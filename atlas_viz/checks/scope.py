@@ -1,8 +1,9 @@
 """Which runs a prediction is checked on, and the numbers it reads from them.
 
-*Inside*: runs whose cell lies in the result's region narrowed by the prediction's ``where``. *Outside*: runs
-exactly one step outside the region along exactly one axis (on that axis a value not in the region that is a
-neighbour, per :meth:`Axes.neighbours`, of a value in scope; on every other axis a value in scope).
+*Inside*: runs whose cell lies in the prediction's scope, the result's region narrowed by the prediction's
+``where``. *Outside*: runs exactly one step outside the scope along exactly one axis (on that axis a value not in
+the scope that is a neighbour, per :meth:`Axes.neighbours`, of a value in it; on every other axis a value in it).
+So a prediction narrowed to muP by ``where`` meets the standard-parameterization runs one step outside it.
 Runs that leave an axis unknown sit at its default, as on the map.
 """
 from __future__ import annotations
@@ -64,8 +65,7 @@ class RunTable:
         return self.column(name)
 
 
-def scope_masks(table: RunTable, region: dict[str, tuple[str, ...]],
-                scope: dict[str, tuple[str, ...]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def scope_masks(table: RunTable, scope: dict[str, tuple[str, ...]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(inside, {axis: outside along that axis}) as boolean masks over the table's runs."""
     axes, codes = table.axes, table.codes
     n = len(codes)
@@ -73,7 +73,7 @@ def scope_masks(table: RunTable, region: dict[str, tuple[str, ...]],
     step = {}
     for j, ax in enumerate(axes.axes):
         in_scope = np.isin(np.arange(len(ax.values)), [ax.code(v) for v in scope[ax.name]])
-        near = {nb for v in scope[ax.name] for nb in ax.neighbours(v)} - set(region[ax.name])
+        near = {nb for v in scope[ax.name] for nb in ax.neighbours(v)} - set(scope[ax.name])
         one_step = np.isin(np.arange(len(ax.values)), [ax.code(v) for v in near])
         c = codes[:, j]
         known = c >= 0

@@ -167,16 +167,14 @@ def fit(p: Prediction, table: RunTable, mask: np.ndarray) -> Fit:
     return Fit(verdict, **base, statistic=st, reason=reason)
 
 
-def check_scope(p: Prediction, region: dict[str, tuple[str, ...]], axes: Axes) -> tuple[dict, dict]:
-    """(region, scope) a prediction is checked in: the scope is the region narrowed by ``where``. For an optimum
-    or a peak, the axis that bins the swept quantity is not cut (unless ``where`` names it): the sweep must be
-    able to bracket the optimum."""
+def check_scope(p: Prediction, region: dict[str, tuple[str, ...]], axes: Axes) -> dict[str, tuple[str, ...]]:
+    """The cells a prediction is checked in: the region narrowed by ``where``. For an optimum or a peak, the axis
+    that bins the swept quantity is not cut (unless ``where`` names it): the sweep must bracket the optimum."""
     scope = p.scope(region)
     swept = QUANTITY_AXES.get(p.x or "")
     if p.kind in ("optimum_invariant", "peak") and swept and swept not in p.where:
         scope = {**scope, swept: axes[swept].value_names}
-        region = {**region, swept: axes[swept].value_names}
-    return region, scope
+    return scope
 
 
 def check_result(row: dict | pd.Series, table: RunTable) -> Check | None:
@@ -184,7 +182,7 @@ def check_result(row: dict | pd.Series, table: RunTable) -> Check | None:
     p = row.get("prediction")
     if not isinstance(p, Prediction):
         return None
-    inside, by_axis = scope_masks(table, *check_scope(p, row["region"], table.axes))
+    inside, by_axis = scope_masks(table, check_scope(p, row["region"], table.axes))
     outside = np.zeros(len(inside), dtype=bool)
     for mask in by_axis.values():
         outside |= mask
