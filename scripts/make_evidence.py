@@ -34,16 +34,18 @@ R = {name: kind.ranges for name, kind in KINDS.items()}
 def sweeps() -> list[tuple[str, list[Task]]]:
     """(what it is for, tasks) for every bundled sweep; the long lr-transfer sweep last, so a shorter budget
     still covers every kind."""
-    lr, widths = R["lr_transfer"]["lr"][1][1:-1], R["lr_transfer"]["width_units"][1]   # 1.25e-4 .. 1.6e-2
+    lr, widths = R["lr_transfer"]["lr"][1][1:], R["lr_transfer"]["width_units"][1]   # 1.25e-4 .. 3.2e-2
     return [
         ("grokking: modular addition p=31, 1 and 2 hidden layers of 256, AdamW (power2022, omnigrok, kumar2023)",
-         grid("grokking", seeds=(0, 1), depth=[1, 2], weight_decay=R["grokking"]["weight_decay"][1])),
+         grid("grokking", seeds=(0, 1), depth=[1], weight_decay=R["grokking"]["weight_decay"][1])
+         + grid("grokking", seeds=(0, 1, 2), depth=[2], weight_decay=R["grokking"]["weight_decay"][1])),
         ("lazy training: 2-hidden-layer NTK MLP on digits, one-hot MSE (lee2019, geiger2019); five widths >= 1024 so "
          + "the 'wide' band alone has enough runs",
-         grid("lazy_training", seeds=(0, 1), task=["image_classification"], depth=[2],
+         grid("lazy_training", seeds=(0, 1, 2), task=["image_classification"], depth=[2],
               width=[2048, 1792, 1536, 1280, 1024, 256, 64, 16])),
         ("lazy training: 3-hidden-layer NTK MLP on a teacher (huang2019, roberts2022, hanin2020)",
-         grid("lazy_training", seeds=(0, 1), task=["teacher_student"], depth=[3], width=[1024, 512, 256, 128, 64])),
+         grid("lazy_training", seeds=(0, 1, 2), task=["teacher_student"], depth=[3],
+              width=[1024, 512, 256, 128, 64])),
         ("lazy training: 2-layer NTK net on a teacher (chizat2019, du2018, dyer2019)",
          grid("lazy_training", seeds=(0, 1, 2), task=["teacher_student"], depth=[1],
               width=[4096, 3072, 2048, 1536, 1024, 512, 256, 128, 64, 32, 16])),
