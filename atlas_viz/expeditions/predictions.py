@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlas_viz.checks.verdicts import Check
+from atlas_viz.checks.verdicts import Check, check_scope
 from atlas_viz.expeditions.gaps import SCORE_WEIGHTS, Gap, Grid, RegionIndex, _parts, gap_id
 
 CHANGE = {"untested_prediction": 1.0, "inconclusive_prediction": 0.8, "prediction_frontier": 0.6}
@@ -52,8 +52,7 @@ def prediction_gaps(grid: Grid, index: RegionIndex, results: pd.DataFrame, check
         r = results.iloc[rows[c.id]]
         observables = tuple(o for o in r["observables"] if o in level_of) or tuple(level_of)[:1]
         level = level_of[observables[0]]
-        scope = c.prediction.scope(r["region"])
-        sets = grid.codes_of(scope)
+        sets = grid.codes_of(check_scope(c.prediction, r["region"], grid.axes))  # the cells the check reads
         if c.inside.verdict in UNDECIDED:
             kind = "untested_prediction" if c.inside.verdict == "untested" else "inconclusive_prediction"
             g = _gap(grid, index, level, kind, c, observables, sets)
@@ -67,8 +66,7 @@ def prediction_gaps(grid: Grid, index: RegionIndex, results: pd.DataFrame, check
             done = c.by_axis.get(a.name)
             if done is not None and done.verdict not in UNDECIDED:
                 continue
-            region_codes = np.array([a.code(v) for v in r["region"].get(a.name, a.value_names)])
-            step = np.setdiff1d(grid.steps(j, sets[j]), region_codes)
+            step = grid.steps(j, sets[j])  # one step outside the scope, as the check's by_axis measures it
             if not len(step):
                 continue
             box = [step if i == j else s for i, s in enumerate(sets)]

@@ -21,7 +21,7 @@ import pandas as pd
 from atlas_viz.expeditions.gaps import Gap
 from atlas_viz.io.yamlio import atomic_write_bytes, atomic_write_text, parse_cache_dir
 
-RANKING_VERSION = 6
+RANKING_VERSION = 7
 """Bump when the ranking's code changes what it computes, so old entries are never read."""
 TUPLE_COLUMNS = ("observables", "results", "neighbours")
 _GAP_FIELDS = ("kind", "observables", "values", "parts", "score", "results", "neighbours", "runs", "n_runs",
