@@ -132,3 +132,14 @@ def test_legacy_runner_takes_the_same_executor_arguments(tmp_path, axes):
         run_sweep(tmp_path, axes, [], budget=10, workers=0)
     report = run_sweep(tmp_path, axes, [], budget=10)
     assert (report.done, report.stopped) == (0, "nothing to run")
+
+
+def test_process_workers_leave_ctrl_c_to_the_parent(monkeypatch):
+    import os
+    import signal
+
+    calls = []
+    monkeypatch.setattr(signal, "signal", lambda sig, handler: calls.append((sig, handler)))
+    assert sweeps._indexed(str, 4, 7, parent=os.getpid()) == (4, "7") and calls == []     # the parent itself
+    assert sweeps._indexed(str, 5, 8, parent=os.getpid() + 1) == (5, "8")                  # a worker process
+    assert calls == [(signal.SIGINT, signal.SIG_IGN)]

@@ -9,6 +9,8 @@ whose message says what was expected, and nothing is stored.
 from __future__ import annotations
 
 import math
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -86,7 +88,11 @@ def _probe(scheduler: str, timeout: float) -> None:
                          "start one with `dask scheduler` and `dask worker ADDRESS`, or check the address") from err
 
 
-def _indexed(fn: Callable, i: int, item: Any) -> tuple[int, Any]:
+def _indexed(fn: Callable, i: int, item: Any, parent: int = 0) -> tuple[int, Any]:
+    """``(i, fn(item))``. In a worker process (not ``parent``) Ctrl-C is left to the parent, which stops the
+    sweep and keeps what finished; a worker killed by the terminal's SIGINT would lose its run instead."""
+    if parent and os.getpid() != parent and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return i, fn(item)
 
 
@@ -105,7 +111,7 @@ def _joblib(fn: Callable, items: Sequence, stop: Callable[[], bool], workers: in
         for i, item in enumerate(items):
             if stop():
                 return
-            yield delayed(_indexed)(fn, i, item)
+            yield delayed(_indexed)(fn, i, item, os.getpid())
 
     gen = Parallel(n_jobs=workers, return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
     try:
