@@ -137,3 +137,16 @@ def test_kinds_for_metric():
     assert kinds_for_metric("ntk_change_rel") == ["lazy_training"]
     assert set(kinds_for_metric("train_loss_end")) == {"lr_transfer", "lazy_training", "edge_of_stability"}
     assert kinds_for_metric("bogus") == []
+
+
+def test_grokking_transformer_lands_on_transformers_and_old_runs_keep_their_ids(axes):
+    kind = KINDS["grokking"]
+    out = kind.run({**kind.tiny, "arch": "transformer", "width": 8}, 0)
+    assert set(out) == set(kind.metrics) and 0 <= out["train_acc_end"] <= 1
+    assert cell(axes, "grokking", {"arch": "transformer", "width": 64})["architecture"] == "transformer"
+    assert Task("grokking", {"arch": "mlp"}).run_id == Task("grokking", {}).run_id     # a knob added later
+    assert Task("grokking", {"arch": "transformer"}).run_id != Task("grokking", {}).run_id
+    with pytest.raises(ValueError, match="width must be a multiple of 4; got 10"):
+        kind.canonical({"arch": "transformer", "width": 10})
+    with pytest.raises(ValueError, match="'arch' must be one of mlp, transformer"):
+        kind.canonical({"arch": "rnn"})

@@ -44,7 +44,11 @@ class Task:
 
     @property
     def run_id(self) -> str:
-        text = json.dumps({"kind": self.kind, "config": self.full_config()}, sort_keys=True, default=str)
+        """``<kind>-<hash of the full config>-s<seed>``; keys a kind added later count only away from their
+        default (``ADDED_LATER``), so adding a knob never renames the runs already stored."""
+        later = get_kind(self.kind).added_later or {}
+        config = {k: v for k, v in self.full_config().items() if not (k in later and later[k] == v)}
+        text = json.dumps({"kind": self.kind, "config": config}, sort_keys=True, default=str)
         return f"{self.kind}-{hashlib.sha1(text.encode()).hexdigest()[:10]}-s{self.seed}"
 
 

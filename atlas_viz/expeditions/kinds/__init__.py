@@ -36,6 +36,7 @@ class Kind:
     ranges: dict
     paired: dict
     uses_torch: bool = True
+    added_later: dict | None = None
 
     @property
     def varies(self) -> tuple[str, ...]:
@@ -51,7 +52,7 @@ class Kind:
 def _kind(module: ModuleType) -> Kind:
     return Kind(module.NAME, module.run, module.canonical, tuple(module.METRICS), tuple(module.OBSERVABLES),
                 dict(module.DEFAULTS), dict(module.TINY), module.__doc__ or "", dict(module.RANGES),
-                dict(module.PAIRED), getattr(module, "USES_TORCH", True))
+                dict(module.PAIRED), getattr(module, "USES_TORCH", True), dict(getattr(module, "ADDED_LATER", {})))
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in map(_kind, (lr_transfer, lazy_training, edge_of_stability,

@@ -1,8 +1,11 @@
-"""Grokking: modular addition learned by a small MLP under AdamW, with and without weight decay.
+"""Grokking: modular addition learned by a small MLP or a one-layer transformer under AdamW, with and without
+weight decay.
 
-The inputs are the one-hot codes of ``a`` and ``b`` (2p numbers), the label ``(a + b) mod p``; a fraction of
-the p x p table is the training set, the rest the test set. Full-batch AdamW; train and test accuracy are
-measured every ``eval_every`` steps. Records
+The label is ``(a + b) mod p``; a fraction of the p x p table is the training set, the rest the test set.
+``arch: mlp``: the inputs are the one-hot codes of ``a`` and ``b`` (2p numbers), ``depth`` hidden ReLU layers of
+``width``. ``arch: transformer``: the tokens ``a b =`` with learned embeddings of ``width`` (d_model), ``depth``
+blocks of 4-head self-attention and a 4x ReLU MLP (residual, no layer norm, as in Nanda et al. 2023), read out
+at ``=``. Full-batch AdamW; train and test accuracy are measured every ``eval_every`` steps. Records
 
 * ``memorization_step``: first step with train accuracy >= 0.99;
 * ``grokking_step``: first step with test accuracy >= 0.95 (NaN if it never happens within ``steps``);
@@ -13,7 +16,8 @@ Answers predictions on the delay between memorisation and generalisation and on 
 ``monotone`` (``grokking_delay`` or ``grokking_step`` decreasing against ``config.weight_decay``; Power et al.
 2022, Liu et al. 2022 "Omnigrok" and "effective theory", Kumar et al. 2023 for one hidden layer), and
 ``bound`` (``test_acc_end`` at least some value with weight decay). Lands on task ``algorithmic``,
-architecture ``shallow_net`` (one hidden layer) or ``mlp`` (two or more), optimizer ``adaptive``.
+architecture ``shallow_net`` (one hidden layer), ``mlp`` (two or more) or ``transformer``, optimizer
+``adaptive``.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ NAME = "grokking"
 METRICS = ("memorization_step", "grokking_step", "grokking_delay", "train_acc_end", "test_acc_end")
 OBSERVABLES = ("generalization", "training_dynamics")
 DEFAULTS = {"p": 31, "train_fraction": 0.6, "width": 256, "depth": 1, "lr": 2e-3, "weight_decay": 1.0,
-            "steps": 4000, "eval_every": 20, "init_scale": 1.0}
+            "steps": 4000, "eval_every": 20, "init_scale": 1.0, "arch": "mlp"}
 """p = 31 with 60% of the table for training groks within ~2,000 steps at weight decay 1 (p = 23 did not
 within 3,000 steps: too few training pairs); lr 2e-3 is 2x Adam's reference, inside the ``moderate`` bin."""
 TINY = {"p": 7, "train_fraction": 0.6, "width": 16, "depth": 1, "steps": 60, "eval_every": 10}
@@ -43,35 +47,87 @@ def split(p: int, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndar
     return order[:n_train], order[n_train:]
 
 
+ADDED_LATER = {"arch": "mlp"}
+"""Config keys added after runs were stored, left out of a run's id at these values so those runs keep theirs."""
+ARCHS = ("mlp", "transformer")
+HEADS = 4
+
+
 def params(cfg: dict) -> int:
+    if cfg["arch"] == "transformer":
+        d = cfg["width"]
+        block = 4 * d * d + count_params([d, 4 * d, d])          # attention (q, k, v, out; no bias) + MLP
+        return (cfg["p"] + 1 + 3) * d + cfg["depth"] * block + d * cfg["p"]
     return count_params(layer_sizes(2 * cfg["p"], cfg["width"], cfg["depth"], cfg["p"]))
+
+
+def _checked(config: dict) -> dict:
+    cfg = check_config(NAME, config, DEFAULTS)
+    if cfg["arch"] not in ARCHS:
+        raise ValueError(f"experiment kind {NAME!r}: config 'arch' must be one of {', '.join(ARCHS)}; "
+                         f"got {cfg['arch']!r}")
+    if cfg["arch"] == "transformer" and cfg["width"] % HEADS:
+        raise ValueError(f"experiment kind {NAME!r}: a transformer's width must be a multiple of {HEADS}; "
+                         f"got {cfg['width']}")
+    return cfg
 
 
 def canonical(config: dict) -> dict:
     """Where a run lands and the canonical quantities its config carries."""
-    cfg = check_config(NAME, config, DEFAULTS)
+    cfg = _checked(config)
     n_train = round(cfg["train_fraction"] * cfg["p"] ** 2)
     p = params(cfg)
-    return {"task": "algorithmic", "architecture": "shallow_net" if cfg["depth"] == 1 else "mlp",
+    arch = "transformer" if cfg["arch"] == "transformer" else "shallow_net" if cfg["depth"] == 1 else "mlp"
+    return {"task": "algorithmic", "architecture": arch,
             "optimizer": "adaptive", "parameterization": "standard", "width_units": cfg["width"],
             "depth_layers": cfg["depth"], "lr": cfg["lr"], "steps": cfg["steps"],
             "weight_decay": cfg["weight_decay"], "params": p, "samples": n_train, "samples_per_param": n_train / p}
 
 
-def run(config: dict, seed: int) -> dict[str, float]:
-    """Train once; returns the metrics of the module docstring."""
-    cfg = check_config(NAME, config, DEFAULTS)
-    torch = torch_for(seed)
+def _mlp(torch, cfg: dict, a: np.ndarray, b: np.ndarray):
+    """(network, inputs): one-hot a and b into ``depth`` ReLU layers."""
     p = cfg["p"]
-    a, b = np.divmod(np.arange(p * p), p)
-    x = torch.cat([torch.eye(p)[a], torch.eye(p)[b]], dim=1)
-    y = torch.as_tensor((a + b) % p)
-    tr, te = (torch.as_tensor(i) for i in split(p, cfg["train_fraction"], seed))
     layers, width_in = [], 2 * p
     for _ in range(cfg["depth"]):
         layers += [torch.nn.Linear(width_in, cfg["width"]), torch.nn.ReLU()]
         width_in = cfg["width"]
-    net = torch.nn.Sequential(*layers, torch.nn.Linear(width_in, p))
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width_in, p)), torch.cat([torch.eye(p)[a], torch.eye(p)[b]], 1)
+
+
+def _transformer(torch, cfg: dict, a: np.ndarray, b: np.ndarray):
+    """(network, inputs): tokens ``a b =`` through ``depth`` attention + MLP blocks, read out at ``=``."""
+    p, d = cfg["p"], cfg["width"]
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.pos = nn.Embedding(p + 1, d), nn.Parameter(torch.randn(3, d) / np.sqrt(d))
+            self.attn = nn.ModuleList(nn.MultiheadAttention(d, HEADS, bias=False, batch_first=True)
+                                      for _ in range(cfg["depth"]))
+            self.mlp = nn.ModuleList(nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, d))
+                                     for _ in range(cfg["depth"]))
+            self.out = nn.Linear(d, p, bias=False)
+
+        def forward(self, tokens):
+            h = self.embed(tokens) + self.pos
+            for attn, mlp in zip(self.attn, self.mlp):
+                h = h + attn(h, h, h, need_weights=False)[0]
+                h = h + mlp(h)
+            return self.out(h[:, -1])
+
+    return Net(), torch.as_tensor(np.stack([a, b, np.full_like(a, p)], axis=1))
+
+
+def run(config: dict, seed: int) -> dict[str, float]:
+    """Train once; returns the metrics of the module docstring."""
+    cfg = _checked(config)
+    torch = torch_for(seed)
+    p = cfg["p"]
+    a, b = np.divmod(np.arange(p * p), p)
+    net, x = (_transformer if cfg["arch"] == "transformer" else _mlp)(torch, cfg, a, b)
+    y = torch.as_tensor((a + b) % p)
+    tr, te = (torch.as_tensor(i) for i in split(p, cfg["train_fraction"], seed))
     with torch.no_grad():
         for prm in net.parameters():
             prm.mul_(cfg["init_scale"])
