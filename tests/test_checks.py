@@ -427,3 +427,18 @@ def test_evidence_of_a_monotone_trend_draws_the_binned_mean_without_a_best_bin(a
     row = {"id": "r", "region": region, "prediction": prediction(axes, block, region)}
     curves = mean_curves(row["prediction"], evidence_points(row, RunTable(runs, {"s": {}}, axes)))
     assert len(curves) == 10 and curves["mean"].is_monotonic_decreasing and not curves["best"].any()
+
+
+def test_a_power_law_is_fitted_within_each_run_source():
+    """Two sources with the same exponent on different scales: pooled they fake a steeper law; within, -0.5."""
+    from atlas_viz.checks import stats
+
+    rng = np.random.default_rng(0)
+    x1, x2 = np.logspace(0, 2, 20), np.logspace(4, 6, 20)
+    y1 = 10 * x1 ** -0.5 * np.exp(0.01 * rng.standard_normal(20))
+    y2 = 0.01 * x2 ** -0.5 * np.exp(0.01 * rng.standard_normal(20))
+    x, y, src = np.r_[x1, x2], np.r_[y1, y2], np.array(["a"] * 20 + ["b"] * 20)
+    pooled, within = stats.power_law(x, y), stats.power_law(x, y, src)
+    assert pooled.value < -1.0
+    assert within.low <= -0.5 <= within.high and abs(within.value + 0.5) < 0.01
+    assert "within each run source" in within.name

@@ -90,14 +90,32 @@ def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(sxx > 0, (xc * yc).sum(axis=-1) / sxx, np.nan)
 
 
-def power_law(x: np.ndarray, y: np.ndarray) -> Statistic:
-    """Slope of log y on log x (runs with positive x and y)."""
+def _within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``values`` (..., runs) minus the mean of their group along the last axis (one group code per run)."""
+    onehot = (groups[:, None] == np.unique(groups)[None, :]).astype(float)
+    means = (values @ onehot) / onehot.sum(axis=0)
+    return values - means @ onehot.T
+
+
+def power_law(x: np.ndarray, y: np.ndarray, sources: np.ndarray | None = None) -> Statistic:
+    """Slope of log y on log x (runs with positive x and y).
+
+    With runs from several ``sources`` (a code per run), each source keeps its own intercept: the slope is fitted
+    within sources (logs centred per source; resampled within each source), so two sources that measure the
+    metric on different scales (language-model loss and digit-classifier loss) do not make a slope of their own."""
     lx, ly = np.log(x), np.log(y)
-    slope = float(_slopes(lx, ly))
-    idx = _resamples(len(x))
-    low, high = _interval(_slopes(lx[idx], ly[idx]))
-    return Statistic("exponent (slope of log metric on log against)", slope, low, high,
-                     intercept=float(ly.mean() - slope * lx.mean()))
+    several = sources is not None and len(np.unique(sources)) > 1
+    if several:
+        idx = _resamples(len(x), sources)
+        fx, fy = _within(lx, sources), _within(ly, sources)
+        slope = float(_slopes(fx, fy))
+        low, high = _interval(_slopes(_within(lx[idx], sources), _within(ly[idx], sources)))
+    else:
+        idx = _resamples(len(x))
+        slope = float(_slopes(lx, ly))
+        low, high = _interval(_slopes(lx[idx], ly[idx]))
+    name = "exponent (slope of log metric on log against" + (", within each run source)" if several else ")")
+    return Statistic(name, slope, low, high, intercept=float(ly.mean() - slope * lx.mean()))
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:

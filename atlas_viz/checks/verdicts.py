@@ -119,7 +119,8 @@ def _statistic(p: Prediction, table: RunTable, rows: np.ndarray) -> tuple[Statis
         return stats.violation_share(y, p.at_most, p.at_least), ""
     x = table.column(p.x).to_numpy()[rows]
     if p.kind == "power_law":
-        return stats.power_law(x, y), ""
+        sources = table.runs["source"].to_numpy()[rows] if "source" in table.runs else None
+        return stats.power_law(x, y, sources), ""
     if p.kind == "monotone":
         return stats.spearman(x, y), ""
     if p.kind == "peak":
