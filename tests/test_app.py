@@ -104,7 +104,8 @@ def test_layer_toggles_add_and_remove_traces():
     at.sidebar.checkbox(key="layer_relations").check().run()
     assert len(arrows()) >= 3  # the selected result's relations only, as arrows (issue 13)
     at.sidebar.checkbox(key="layer_labels").uncheck().run()
-    assert not [a for a in map_spec(at)["layout"].get("annotations", []) if a.get("hovertext")]  # no label left
+    # no label left (jacot2018_ntk has more relations than get their type written on the map: arrows only)
+    assert not [a for a in map_spec(at)["layout"].get("annotations", []) if not a.get("showarrow")]
     at.sidebar.checkbox(key="show_theorem").uncheck().run()
     assert "theorem" not in [t.get("name") for t in map_spec(at)["data"]]
     assert qp(at, "hide") == "theorem"

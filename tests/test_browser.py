@@ -423,10 +423,11 @@ def marker_centre(page, rid: str) -> dict | None:
 
 def hover_result(page, rid: str) -> str:
     """Move the mouse onto the marker of result ``rid``; return the hover label's text ('' if none)."""
-    box = marker_centre(page, rid)
-    assert box, f"no drawn marker for {rid}"
-    for _ in range(2):  # plotly reacts to mouse movement over its drag layer; come from outside the marker
-        page.mouse.move(box["x"] - 40, box["y"] - 40)
+    wait_idle(page)  # a rerun redraws the map and drops a hover label drawn before it
+    for dx, dy in ((-40, -40), (40, 40), (-40, 40)):  # plotly reacts to mouse movement: come from outside
+        box = marker_centre(page, rid)
+        assert box, f"no drawn marker for {rid}"
+        page.mouse.move(box["x"] + dx, box["y"] + dy)
         page.mouse.move(box["x"], box["y"], steps=5)
         try:
             page.wait_for_function(f"() => !!({MAP_JS}).querySelector('.hoverlayer .hovertext')", timeout=5000,

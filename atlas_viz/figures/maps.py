@@ -40,11 +40,11 @@ def _cut(text: object, limit: int) -> str:
 
 
 def result_hover(row: pd.Series) -> str:
-    """A result's hover label: kind, id, the claim (cut to ``HOVER_CLAIM`` characters) and who and when; the
-    detail panel has the rest (a shorter label is fewer bytes sent on every filter change)."""
+    """A result's hover label: kind, id, the claim (cut to ``HOVER_CLAIM`` characters), who and when, and the
+    title; the detail panel has the rest (a shorter label is fewer bytes sent on every filter change)."""
     cite = f"{_cut(row['authors'], 60)} ({row['year']})"
     return (f"<b>{esc(pretty(row['map_type']))}</b> · {esc(row['id'])}<br>{esc(_cut(row['claim'], HOVER_CLAIM), 70)}"
-            f"<br><i>{esc(cite)}</i>")
+            f"<br><i>{esc(cite)}</i><br>{esc(_cut(row['title'], 90))}")
 
 
 HOVER_CLAIM = 140
@@ -137,7 +137,8 @@ def _add_results(fig: go.Figure, results: pd.DataFrame, visible_types: tuple[str
 
 
 def _label_annotations(labels: pd.DataFrame | None) -> list[dict]:
-    """Continent labels (large, capitals) and region labels (small), in the UI's font.
+    """Continent labels (large, capitals, with a hover naming the task) and island labels (small, no hover: an
+    annotation with a hover catches the mouse, and island labels sit next to result markers), in the UI's font.
 
     All labels go in one layout update: add_annotation one by one re-validates every earlier label (quadratic).
     """
@@ -145,7 +146,8 @@ def _label_annotations(labels: pd.DataFrame | None) -> list[dict]:
     for lab in (labels.itertuples() if labels is not None else []):
         big = lab.size >= 14
         text = (f"<b>{esc(lab.text)}</b>" if big else esc(lab.text)).replace("\n", "<br>")
-        out.append({"x": lab.x, "y": lab.y, "text": text, "showarrow": False, "hovertext": esc(lab.hover),
+        out.append({"x": lab.x, "y": lab.y, "text": text, "showarrow": False,
+                    **({"hovertext": esc(lab.hover)} if big else {}),
                     "font": {"size": 14 if big else 11, "color": "#1d2b3a" if big else "#46566a", "family": FONT},
                     "bgcolor": None if big else "rgba(255,255,255,0.6)", "borderpad": 1})
     return out
@@ -195,7 +197,7 @@ def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]
         xy = np.concatenate(parts) if parts else np.zeros((0, 2))
         fig.add_trace(go.Scatter(
             x=xy[:, 0], y=xy[:, 1], mode="lines", fill="toself", fillcolor=_rgba(colour, 0.45 if strong else 0.08),
-            line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip",
+            line={"color": colour, "width": 2.5 if strong else 0.8}, hoverinfo="skip", hoveron="points",
             name=(name or f"region of {selected}") if strong else f"regions: {MAP_TYPE_STYLE[mtype][2]}",
             legendgroup="regions", showlegend=strong))
 
@@ -204,17 +206,19 @@ def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
     """Runs as small grey markers (coloured by a metric when chosen); hover from customdata."""
     colorbar = {"title": {"text": esc(color), "font": {"size": 11}}, **COLORBAR}
     if "count" in runs:  # aggregated: one marker per cell, size by number of runs
-        size = 5 + 9 * np.log10(runs["count"].to_numpy()) / max(np.log10(max(runs["count"].max(), 10)), 1)
+        # float32 arrays: plotly sends numpy arrays as base64, so each number costs 4 bytes, not a decimal string
+        count = runs["count"].to_numpy()
+        size = (5 + 9 * np.log10(count) / max(np.log10(max(count.max(), 10)), 1)).astype(np.float32)
         marker = {"size": size, "color": "rgba(40,40,40,0.55)", "line": {"width": 0}}
-        mean = runs["mean"].to_numpy(dtype=float) if "mean" in runs else np.full(len(runs), np.nan)
+        mean = runs["mean"].to_numpy(dtype=np.float32) if "mean" in runs else np.full(len(runs), np.nan, np.float32)
         if color and np.isfinite(mean).any():
             marker.update(color=mean, colorscale="Viridis", showscale=True, colorbar=colorbar)
-        tail = f"<br>mean {esc(color)}: %{{customdata[2]:.4g}}" if color else ""
+        tail = f"<br>mean {esc(color)}: %{{customdata[1]:.4g}}" if color else ""
         fig.add_trace(go.Scattergl(
-            x=runs["x"].round(4), y=runs["y"].round(4), mode="markers", name="runs (one marker per cell)",
-            marker=marker, customdata=np.column_stack([runs["cell"].to_numpy(), runs["count"].to_numpy(),
-                                                       np.round(mean, 5)]),
-            hovertemplate="%{customdata[1]:,} runs in this cell" + tail + "<extra></extra>"))
+            x=runs["x"].to_numpy(np.float32), y=runs["y"].to_numpy(np.float32), mode="markers",
+            name="runs (one marker per cell)", marker=marker,
+            customdata=np.column_stack([count.astype(np.float32), mean]),
+            hovertemplate="%{customdata[0]:,} runs in this cell" + tail + "<extra></extra>"))
         return
     marker = {"size": 5, "color": "rgba(40,40,40,0.6)", "line": {"width": 0}}
     if color and color in runs and runs[color].notna().any():
