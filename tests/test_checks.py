@@ -146,12 +146,15 @@ def test_monotone_spearman_sign(axes):
 
 
 def lr_sweep(shift: float) -> pd.DataFrame:
-    """Loss minimised at lr = 1e-3 * (width/64)**shift, swept over 7 learning rates at 3 widths."""
+    """Loss minimised at lr = 1e-3 * (width/64)**shift, swept over 11 learning rates at 3 widths, two seeds each
+    (a little noise: with one run per rate, resampling could not measure the optimum's noise)."""
     rows = []
+    noise = np.random.default_rng(7)
     for width in (64, 256, 1024):
         best = 1e-3 * (width / 64) ** shift
         for lr in 1e-3 * 2.0 ** np.arange(-5, 6):  # 11 rates: each its own bin
-            rows.append((width, lr, 1 + np.log(lr / best) ** 2))
+            for _ in range(2):
+                rows.append((width, lr, 1 + np.log(lr / best) ** 2 + noise.normal(0, 0.01)))
     w, lr, loss = map(np.array, zip(*rows))
     return runs_frame(len(w), train_loss=loss, **{"config.lr": lr, "config.width_units": w})
 
@@ -373,7 +376,7 @@ def test_evidence_of_an_optimum_draws_one_mean_curve_per_group_with_its_best_bin
     assert best.to_dict() == pytest.approx({"64": 1e-3, "256": 2.5e-4, "1024": 6.25e-5})  # the optimum moves
     fig = evidence_figure(check_result(row, table), points)
     assert [t.name for t in fig.data if t.name] == ["width units 64", "width units 256", "width units 1024",
-                                                   "runs inside (33)"]
+                                                   "runs inside (66)"]
     assert fig.layout.xaxis.type == "log" and list(fig.data[-1].customdata[:1]) == ["s:0-0"]
 
 
@@ -400,7 +403,7 @@ def test_evidence_uses_the_runs_the_check_used(axes):
     table = RunTable(sweep, {"s": {}}, axes)
     c = check_result(row, table)
     points = evidence_points(row, table)
-    assert c.inside.runs == len(points) == (points["where"] == "inside").sum() == 33
+    assert c.inside.runs == len(points) == (points["where"] == "inside").sum() == 66
 
 
 def test_run_ids_in_the_evidence_hover_are_escaped(axes):
@@ -442,3 +445,25 @@ def test_a_power_law_is_fitted_within_each_run_source():
     assert pooled.value < -1.0
     assert within.low <= -0.5 <= within.high and abs(within.value + 0.5) < 0.01
     assert "within each run source" in within.name
+
+
+def test_a_peak_swept_once_per_value_has_no_noise_to_measure_and_stays_inconclusive():
+    import pandas as pd
+
+    from atlas_viz.catalogue.predictions import Prediction
+    from atlas_viz.checks.scope import RunTable
+    from atlas_viz.checks.verdicts import fit
+    from atlas_viz.terrain.axes import load_axes
+
+    from conftest import BUNDLED
+
+    axes = load_axes(BUNDLED / "axes.yaml")
+    x = np.array([0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0, 8.0])
+    runs = pd.DataFrame({"source": "s", "test_mse": 1 / (np.abs(np.log(x)) + 0.1), "config.spp": x})
+    table = RunTable(runs, {"s": {}}, axes)
+    p = Prediction("peak", "test_mse", against="config.spp", near=1.0, within_factor=2.0)
+    once = fit(p, table, np.ones(len(runs), dtype=bool))
+    assert once.verdict == "inconclusive" and "one run per value" in once.reason
+    twice = RunTable(pd.concat([runs, runs.assign(test_mse=runs["test_mse"] * 1.01)], ignore_index=True),
+                     {"s": {}}, axes)
+    assert fit(p, twice, np.ones(2 * len(runs), dtype=bool)).verdict == "agrees"

@@ -132,6 +132,18 @@ def _statistic(p: Prediction, table: RunTable, rows: np.ndarray) -> tuple[Statis
     return st, ""
 
 
+def _no_replicates(p: Prediction, table: RunTable, rows: np.ndarray) -> bool:
+    """Whether every bin of the swept value that the statistic reads (per group of ``across`` for an optimum)
+    holds a single run, so resampling within bins cannot vary anything."""
+    x = table.column(p.x).to_numpy()[rows]
+    if p.kind == "optimum_invariant":
+        g, v, _ = stats.optimum_bins(x, table.labels(p.across).to_numpy()[rows])
+        keys = pd.DataFrame({"g": g, "v": v})
+    else:
+        keys = pd.DataFrame({"v": stats.peak_bins(x)[0]})
+    return not keys.duplicated().any()
+
+
 def usable_rows(p: Prediction, table: RunTable, mask: np.ndarray) -> np.ndarray:
     """Indices of runs in ``mask`` that have the metric and the swept quantity (positive where logs are taken)."""
     ok = mask & np.isfinite(table.column(p.metric).to_numpy())
@@ -164,6 +176,10 @@ def fit(p: Prediction, table: RunTable, mask: np.ndarray) -> Fit:
     st, why = _statistic(p, table, rows)
     if st is None:
         return Fit("inconclusive", **base, reason=why)
+    if p.kind in ("peak", "optimum_invariant") and st.low == st.high and _no_replicates(p, table, rows):
+        return Fit("inconclusive", **base, statistic=st,
+                   reason=f"one run per value of {p.x}: resampling cannot measure the noise of the "
+                          f"{'optimum' if p.kind == 'optimum_invariant' else 'peak'}; run several seeds per value")
     verdict, reason = decide(p, st)
     return Fit(verdict, **base, statistic=st, reason=reason)
 
