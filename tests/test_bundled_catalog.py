@@ -126,3 +126,17 @@ def test_at_least_10_bundled_predictions_get_a_verdict_from_the_bundled_runs(atl
     scaling = {"kaplan2020_scaling_laws", "kaplan2020_overfitting_sample_efficiency", "hoffmann2022_chinchilla",
                "rosenfeld2019_constructive_prediction"}
     assert any("scan_bench_llm" in c.inside.sources for c in checks if c.id in scaling)
+
+
+def test_the_atlas_own_expedition_runs_decide_8_results_over_4_prediction_kinds(atlas):
+    """Issue 12's bundled evidence: the runs the expeditions made give verdicts of their own."""
+    from atlas_viz.checks.scope import RunTable
+    from atlas_viz.checks.verdicts import check_results
+    from atlas_viz.runs.store import load_runs
+
+    runset = load_runs(BUNDLED, atlas.axes)
+    own = runset.runs[runset.runs["source"] == "expeditions"]
+    checks = check_results(atlas.results, RunTable(own, runset.sources, atlas.axes))
+    decided = [c for c in checks if c.verdict in ("agrees", "disagrees") and c.inside.sources == ("expeditions",)]
+    assert len(decided) >= 8, [c.id for c in decided]
+    assert len({c.prediction.kind for c in decided}) >= 4, {c.id: c.prediction.kind for c in decided}
