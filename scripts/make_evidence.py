@@ -39,6 +39,10 @@ def sweeps() -> list[tuple[str, list[Task]]]:
         ("grokking: modular addition p=31, 1 and 2 hidden layers of 256, AdamW (power2022, omnigrok, kumar2023)",
          grid("grokking", seeds=(0, 1), depth=[1], weight_decay=R["grokking"]["weight_decay"][1])
          + grid("grokking", seeds=(0, 1, 2), depth=[2], weight_decay=R["grokking"]["weight_decay"][1])),
+        ("grokking: modular addition p=31, one-layer transformer d_model 64, AdamW (power2022, nanda2023); weight "
+         + "decay from 0.3 (below it the MLPs never generalise within 4,000 steps)",
+         grid("grokking", seeds=(0, 1, 2), arch=["transformer"], width=[64], depth=[1],
+              weight_decay=R["grokking"]["weight_decay"][1][2:])),
         ("lazy training: 2-hidden-layer NTK MLP on digits, one-hot MSE (lee2019, geiger2019); five widths >= 1024 so "
          + "the 'wide' band alone has enough runs",
          grid("lazy_training", seeds=(0, 1, 2), task=["image_classification"], depth=[2],
@@ -73,6 +77,7 @@ def priority(task: Task) -> int:
     if task.seed == 0:
         return 0
     needed = (task.kind == "lazy_training" and task.seed == 1 or task.kind == "grokking" and cfg["depth"] == 2
+              or task.kind == "grokking" and cfg["arch"] == "transformer"
               or task.kind == "double_descent" and cfg["task"] == "image_classification" and task.seed == 1)
     return 1 if needed else 3
 
@@ -109,6 +114,28 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
+def backfill_added_later(data: Path) -> int:
+    """Runs stored before a kind gained a knob (``ADDED_LATER``) get that knob's default as ``config.<key>``."""
+    from atlas_viz.expeditions.runner import code_version, source_meta
+    from atlas_viz.runs.store import read_source_table, save_runs, source_exists
+
+    if not source_exists(data, SOURCE):
+        return 0
+    table, fixed = read_source_table(data, SOURCE), []
+    for name, kind in KINDS.items():
+        for key, value in (kind.added_later or {}).items():
+            col = f"config.{key}"
+            rows = table[(table["config.kind"] == name)
+                         & (table[col].isna() if col in table else True)]
+            if len(rows):
+                fixed.append(rows.assign(**{col: value}))
+    if not fixed:
+        return 0
+    rows = pd.concat(fixed, ignore_index=True)
+    save_runs(data, SOURCE, rows, source_meta("scripts/make_evidence.py (backfill)", code_version()), append=True)
+    return len(rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "data")
@@ -135,7 +162,8 @@ def main() -> int:
         tasks = [t for t in tasks if t.run_id not in stored]
         print(f"{len(tasks):4d} runs not stored yet", flush=True)
     axes = load_axes(args.data / "axes.yaml")
-    print(f"legacy runs given canonical columns: {backfill_legacy(args.data)}", flush=True)
+    print(f"legacy runs given canonical columns: {backfill_legacy(args.data)}; runs given knobs added later: "
+          f"{backfill_added_later(args.data)}", flush=True)
     t0 = time.perf_counter()
     signal.signal(signal.SIGTERM, _interrupt)   # `kill` stops like Ctrl-C: finished runs kept, workers shut down
 
