@@ -135,6 +135,23 @@ def rebuild(path: str, fingerprint: str) -> None:
     st.rerun()
 
 
+def draw_map(ctx: ViewContext, observed: pd.DataFrame) -> None:
+    """The map view: the fog of the counted results and observables, continent labels, the images under it."""
+    atlas, shown, flt, fingerprint = ctx.atlas, ctx.shown, ctx.filters, ctx.fingerprint
+    res = atlas.results
+    counted = fog_results(shown, bool(flt.active()), bool(st.session_state.get("layer_broad")))
+    table = get_coverage(str(DATA), fingerprint, tuple(counted["id"]), atlas, observed)
+    fog_obs = fog_observables(shown, flt.observables, bool(flt.active()), atlas.axes.observable_names)
+    level = cell_level(table, fog_obs)
+    cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
+                              minlength=len(atlas.layout.continent_keys_)) if len(res) else None
+    labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
+    raster = get_raster(str(DATA), fingerprint, tuple(counted["id"]), fog_obs, ctx.painter, level)
+    dimmed = (get_raster(str(DATA), fingerprint, tuple(counted["id"]), fog_obs, ctx.painter, level, dim=True)
+              if st.session_state.get("result") else None)
+    map_view(ctx, level, labels, fog_obs, raster, dimmed, n_broad=len(shown) - len(counted))
+
+
 def main() -> None:
     # The first run of a session shows the map's frame at once; the browser meanwhile loads the charting
     # library, which it would otherwise start fetching only when the real map arrives (seconds later).
@@ -200,17 +217,7 @@ def main() -> None:
     st.session_state["_drawn"] = True
     view = st.session_state.get("view", "map")
     if view == "map":
-        counted = fog_results(shown, bool(flt.active()), bool(st.session_state.get("layer_broad")))
-        table = get_coverage(str(DATA), fingerprint, tuple(counted["id"]), atlas, observed)
-        fog_obs = fog_observables(shown, flt.observables, bool(flt.active()), atlas.axes.observable_names)
-        level = cell_level(table, fog_obs)
-        cont_counts = np.bincount(atlas.terrain["continent"].to_numpy()[res["cell"].to_numpy().astype(int)],
-                                  minlength=len(atlas.layout.continent_keys_)) if len(res) else None
-        labels = continent_labels(atlas.axes, atlas.layout, cont_counts)
-        raster = get_raster(str(DATA), fingerprint, tuple(counted["id"]), fog_obs, ctx.painter, level)
-        dimmed = (get_raster(str(DATA), fingerprint, tuple(counted["id"]), fog_obs, ctx.painter, level, dim=True)
-                  if st.session_state.get("result") else None)
-        map_view(ctx, level, labels, fog_obs, raster, dimmed, n_broad=len(shown) - len(counted))
+        draw_map(ctx, observed)
     elif view == "expeditions":
         expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, checks, placed, observed))
     else:
