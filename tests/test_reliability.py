@@ -494,3 +494,10 @@ def test_a_writer_killed_mid_append_leaves_a_readable_source_and_the_next_append
     save_runs(tmp_path, "sweep", rows("after", 3), META, append=True)    # the lock died with the writer
     assert len(read_source_table(tmp_path, "sweep")) == len(stored) + 3 == meta_of(tmp_path)["rows"]
     assert not list(source_dir(tmp_path, "sweep").rglob(".*.tmp"))
+
+
+def test_a_control_character_before_a_tab_still_gets_the_cell_neutralised():
+    """Found by the fuzz run: '\\x1f\\t' lost its control character and became a cell starting with a tab."""
+    from atlas_viz.catalogue.export import csv_cell
+
+    assert csv_cell("\x1f\t") == "'\t" and csv_cell("\x01=1+1") == "'=1+1" and csv_cell("\x02plain") == "plain"

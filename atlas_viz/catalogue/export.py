@@ -66,7 +66,8 @@ def csv_cell(value: object) -> object:
     if not isinstance(value, str):
         return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
     text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    return "'" + text if _FORMULA.match(value) else text
+    # Judged before and after control characters go: '\x1f\t...' becomes a cell that starts with a tab.
+    return "'" + text if _FORMULA.match(value) or _FORMULA.match(text) else text
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
