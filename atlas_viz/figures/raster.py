@@ -188,6 +188,6 @@ class Painter:
         img = Image.fromarray(grid.reshape(self.h, self.w), "P")
         img.putpalette(_palette(dim).ravel().tolist())
         buf = io.BytesIO()
-        img.save(buf, format="PNG", transparency=0, compress_level=6)  # 6: ~40% fewer bytes than 1, as fast
+        img.save(buf, format="PNG", transparency=0, compress_level=9)  # 9: a quarter fewer bytes than 6 (~60 ms)
         uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         return Raster(uri, float(self.x0), float(self.y1), float(self.width), float(self.height))
