@@ -146,9 +146,11 @@ def _label_annotations(labels: pd.DataFrame | None) -> list[dict]:
     for lab in (labels.itertuples() if labels is not None else []):
         big = lab.size >= 14
         text = (f"<b>{esc(lab.text)}</b>" if big else esc(lab.text)).replace("\n", "<br>")
-        out.append({"x": lab.x, "y": lab.y, "text": text, "showarrow": False,
+        # the family comes from the layout's font (sent once, not once per label); 3 decimals place a label to a
+        # thousandth of a unit on a map tens of units wide
+        out.append({"x": round(float(lab.x), 3), "y": round(float(lab.y), 3), "text": text, "showarrow": False,
                     **({"hovertext": esc(lab.hover)} if big else {}),
-                    "font": {"size": 14 if big else 11, "color": "#1d2b3a" if big else "#46566a", "family": FONT},
+                    "font": {"size": 14 if big else 11, "color": "#1d2b3a" if big else "#46566a"},
                     "bgcolor": None if big else "rgba(255,255,255,0.6)", "borderpad": 1})
     return out
 
