@@ -56,7 +56,7 @@ def test_map_view_draws_every_result_with_ids():
     assert result_points(spec) == len(load_atlas(BUNDLED).results)
     ids = [i for t in spec["data"] if t.get("legendgroup") == "theorem" for i in t["customdata"]]
     assert "jacot2018_ntk" in ids
-    assert spec["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    assert spec["layout"]["images"][0]["source"].startswith("data:image/webp;base64,")
     assert any("LANGUAGE" in a["text"] for a in spec["layout"]["annotations"])
 
 

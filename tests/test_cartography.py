@@ -181,7 +181,7 @@ def test_land_holds_every_cell_and_a_region_outline_stays_on_its_island():
     assert max(p[:, 0].max() for p in polys) < 3 < terrain["x"].iloc[60:].min()  # not the other island
     for raster in (painter.paint(np.zeros(len(terrain), int)), painter.paint(None, dim=True),
                    painter.paint_heat(mask.astype(int), (1,))):
-        assert raster.uri.startswith("data:image/png;base64,")
+        assert raster.uri.startswith("data:image/webp;base64,")
 
 
 def test_heat_classes_follow_the_counts():

@@ -1,6 +1,6 @@
 """The land and the fog as one image: islands coloured by coverage, laid under the map.
 
-Sending a marker per cell (over 100,000) to the browser would be slow; a PNG of
+Sending a marker per cell (over 100,000) to the browser would be slow; an image of
 the terrain is a few hundred kilobytes and zooms with the axes. The land is a
 smoothed shape around the cells (see ``land.py``); each land pixel takes the most
 common level of the cells near it, and every cell is a small darker dot on top.
@@ -41,7 +41,7 @@ _HEAT = _DOT + len(LEVEL_RGB)
 
 @dataclass(frozen=True)
 class Raster:
-    """A PNG data URI and the data-space box it covers."""
+    """An image (lossless WebP) data URI and the data-space box it covers."""
 
     uri: str
     x0: float
@@ -187,7 +187,10 @@ class Painter:
 
         img = Image.fromarray(grid.reshape(self.h, self.w), "P")
         img.putpalette(_palette(dim).ravel().tolist())
+        img.info["transparency"] = 0  # slot 0, the sea
         buf = io.BytesIO()
-        img.save(buf, format="PNG", transparency=0, compress_level=9)  # 9: a quarter fewer bytes than 6 (~60 ms)
-        uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        # Lossless WebP (every browser since 2020): the same pixels as a PNG in a third fewer bytes, which every
+        # filter change sends again (~55 ms to encode, then cached per filter set).
+        img.convert("RGBA").save(buf, format="WEBP", lossless=True, quality=50, method=4)
+        uri = "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         return Raster(uri, float(self.x0), float(self.y1), float(self.width), float(self.height))
