@@ -467,3 +467,14 @@ def test_a_peak_swept_once_per_value_has_no_noise_to_measure_and_stays_inconclus
     twice = RunTable(pd.concat([runs, runs.assign(test_mse=runs["test_mse"] * 1.01)], ignore_index=True),
                      {"s": {}}, axes)
     assert fit(p, twice, np.ones(2 * len(runs), dtype=bool)).verdict == "agrees"
+
+
+def test_ranks_match_scipys_with_ties():
+    from scipy.stats import rankdata as reference
+
+    from atlas_viz.checks.stats import rankdata
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 2, 7, 300):
+        for values in (rng.integers(0, max(1, n // 3), n).astype(float), rng.normal(size=n)):
+            assert np.allclose(rankdata(values), reference(values))

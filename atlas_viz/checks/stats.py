@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import rankdata
 
 BOOTSTRAP = 400
 """Resamples of the runs per statistic."""
@@ -48,6 +47,22 @@ class Statistic:
 
 def _round(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(f"{x:.4g}")
+
+
+def rankdata(a: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their average rank (as ``scipy.stats.rankdata``, whose module takes half a
+    second to import: the app checks predictions on its first run)."""
+    a = np.asarray(a, dtype=float)
+    if not len(a):
+        return a.copy()
+    order = np.argsort(a, kind="mergesort")
+    ordered = a[order]
+    group = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    counts = np.bincount(group)
+    first = np.cumsum(np.r_[0, counts[:-1]])
+    ranks = np.empty(len(a))
+    ranks[order] = (first + (counts + 1) / 2.0)[group]
+    return ranks
 
 
 @lru_cache(maxsize=16)
