@@ -20,7 +20,7 @@ from atlas_viz.checks.verdicts import Check, check_results, verdict_column
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters, filter_runs
 from atlas_viz.catalogue.search import SearchIndex, search_hits
-from atlas_viz.io.fingerprint import (catalogue_fingerprint, data_fingerprint, runs_fingerprint,
+from atlas_viz.io.fingerprint import (catalogue_fingerprint, combined_fingerprint, runs_fingerprint,
                                       terrain_fingerprint)
 from atlas_viz.core.text import md_escape
 from atlas_viz.core.names import MAP_TYPES
@@ -162,7 +162,7 @@ def main() -> None:
     # Each cache is keyed by the files it reads, so a write invalidates only what depends on it: a new result
     # re-reads the catalogue but keeps the placed runs; an import re-places runs but keeps the atlas.
     terrain_fp, catalogue_fp, runs_fp = terrain_fingerprint(DATA), catalogue_fingerprint(DATA), runs_fingerprint(DATA)
-    fingerprint = data_fingerprint(DATA)  # both: the key the CLI also uses for the ranking kept on disk
+    fingerprint = combined_fingerprint(catalogue_fp, runs_fp)  # = data_fingerprint, the CLI's ranking key
     try:
         atlas = get_atlas(str(DATA), catalogue_fp)
     except DataError as err:

@@ -501,3 +501,10 @@ def test_a_control_character_before_a_tab_still_gets_the_cell_neutralised():
     from atlas_viz.catalogue.export import csv_cell
 
     assert csv_cell("\x1f\t") == "'\t" and csv_cell("\x01=1+1") == "'=1+1" and csv_cell("\x02plain") == "plain"
+
+
+def test_the_app_and_the_cli_key_the_ranking_by_the_same_fingerprint(data_dir):
+    from atlas_viz.io.fingerprint import catalogue_fingerprint, combined_fingerprint
+
+    assert combined_fingerprint(catalogue_fingerprint(data_dir), runs_fingerprint(data_dir)) == \
+        data_fingerprint(data_dir)

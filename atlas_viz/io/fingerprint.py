@@ -39,6 +39,11 @@ def runs_fingerprint(data_dir: Path | str) -> str:
     return _digest(Path(data_dir), RUNS_PATTERNS)
 
 
+def combined_fingerprint(catalogue_fp: str, runs_fp: str) -> str:
+    """The data fingerprint from the two it is made of (a caller that has them scans no folder again)."""
+    return hashlib.sha256(f"{catalogue_fp}|{runs_fp}".encode()).hexdigest()[:16]
+
+
 def data_fingerprint(data_dir: Path | str) -> str:
     """Hash of everything above: changes when any data file changes (no file is read)."""
-    return _digest(Path(data_dir), CATALOGUE_PATTERNS + RUNS_PATTERNS)
+    return combined_fingerprint(catalogue_fingerprint(data_dir), runs_fingerprint(data_dir))
