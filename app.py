@@ -16,9 +16,10 @@ from atlas_viz.coverage.levels import cell_level, coverage_table, fog_observable
 from atlas_viz.expeditions.ranking import compute_expeditions
 from atlas_viz.expeditions.store import ranking
 from atlas_viz.checks.scope import RunTable
+from atlas_viz.checks.kept import kept_checks
 from atlas_viz.checks.verdicts import Check, check_results, verdict_column
 from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
-from atlas_viz.catalogue.filters import apply_filters, filter_runs
+from atlas_viz.catalogue.filters import apply_filters
 from atlas_viz.catalogue.search import SearchIndex, search_hits
 from atlas_viz.io.fingerprint import (catalogue_fingerprint, combined_fingerprint, runs_fingerprint,
                                       terrain_fingerprint)
@@ -28,6 +29,7 @@ from atlas_viz.io.paths import data_dir
 from atlas_viz.core.problems import DataError
 from atlas_viz.figures.raster import Painter, Raster
 from atlas_viz.runs.store import RunSet, load_observations
+from atlas_viz.runs.summary import RunSummary, kept_summary, summarise
 from atlas_viz.terrain.layout import build_layout, continent_labels
 from views.catalogue_view import catalogue_view
 from views.context import ViewContext
@@ -66,18 +68,36 @@ def get_atlas(path: str, fingerprint: str) -> Atlas:
     return atlas
 
 
-@st.cache_resource(show_spinner="Placing runs…", max_entries=2)
-def get_runs(path: str, fingerprint: str, _atlas: Atlas) -> tuple[RunSet, pd.DataFrame, pd.DataFrame]:
-    """All runs, placed on their cells, and the (cell, observable) pairs they observe."""
+@st.cache_resource(show_spinner="Reading and placing runs…", max_entries=2)
+def get_runs(path: str, run_key: str, _atlas: Atlas) -> tuple[RunSet, pd.DataFrame, pd.DataFrame]:
+    """All runs, placed on their cells, and the (cell, observable) pairs they observe (read when a view shows
+    runs or a kept summary or check is missing)."""
     runset, placed, observed = load_observations(path, _atlas.axes, _atlas.terrain)
     return runset, with_run_hover(placed), observed
 
 
+@st.cache_resource(max_entries=2)
+def get_run_summary(path: str, run_key: str, _atlas: Atlas) -> RunSummary:
+    """What coverage and the expeditions need of the runs: kept on disk, so a new process reads no run."""
+    def compute() -> RunSummary:
+        runset, placed, observed = get_runs(path, run_key, _atlas)
+        return summarise(placed, observed, runset.problems)
+    return kept_summary(path, run_key, compute)
+
+
+@st.cache_resource(show_spinner="Reading the runs as the checks see them…", max_entries=2)
+def get_run_table(path: str, run_key: str, _atlas: Atlas) -> RunTable:
+    runset = get_runs(path, run_key, _atlas)[0]
+    return RunTable(runset.runs, runset.sources, _atlas.axes)
+
+
 @st.cache_resource(show_spinner="Checking predictions against the runs…", max_entries=2)
-def get_checks(path: str, fingerprint: str, _atlas: Atlas, _runset: RunSet) -> tuple[RunTable, dict[str, Check]]:
-    """Every prediction checked on the stored runs (once per data version; ~0.3 s on the bundled data)."""
-    table = RunTable(_runset.runs, _runset.sources, _atlas.axes)
-    return table, {c.id: c for c in check_results(_atlas.results, table)}
+def get_checks(path: str, fingerprint: str, run_key: str, _atlas: Atlas) -> dict[str, Check]:
+    """Every prediction checked on the stored runs (kept on disk by the data's fingerprint: computed once per
+    data version on a machine, ~0.3 s on the bundled data)."""
+    checks = kept_checks(path, fingerprint, _atlas.results,
+                         lambda: check_results(_atlas.results, get_run_table(path, run_key, _atlas)))
+    return {c.id: c for c in checks}
 
 
 @st.cache_resource(show_spinner="Indexing the catalogue for search…", max_entries=2)
@@ -113,12 +133,11 @@ def get_coverage(path: str, fingerprint: str, ids: tuple[str, ...], _atlas: Atla
 
 
 @st.cache_resource(show_spinner="Finding and ranking the gaps (once per change of the data)…", max_entries=2)
-def get_expeditions(path: str, fingerprint: str, _atlas: Atlas, _checks: dict, _placed: pd.DataFrame,
-                    _observed: pd.DataFrame):
+def get_expeditions(path: str, fingerprint: str, run_key: str, _atlas: Atlas, _checks: dict, _observed: pd.DataFrame):
     """The ranked gaps (kept on disk by the data's fingerprint: computed once per data version on a machine)."""
     table = coverage_table(_atlas.results, _atlas.masks, _atlas.axes.observable_names, len(_atlas.terrain), _observed)
-    gaps, frame = ranking(path, fingerprint, lambda: compute_expeditions(_atlas, _placed, _observed, table=table,
-                                                                         checks=list(_checks.values())))
+    gaps, frame = ranking(path, fingerprint, lambda: compute_expeditions(
+        _atlas, get_runs(path, run_key, _atlas)[1], _observed, table=table, checks=list(_checks.values())))
     return gaps, frame, table
 
 
@@ -183,8 +202,9 @@ def main() -> None:
     side = st.sidebar.container()
     flt = current_filters(atlas.axes, years)
     index = get_search_index(str(DATA), catalogue_fp, atlas) if flt.text.strip() else None
-    runset, placed, observed = get_runs(str(DATA), f"{terrain_fp}-{runs_fp}", atlas)
-    run_table, checks = get_checks(str(DATA), fingerprint, atlas, runset)
+    run_key = f"{terrain_fp}-{runs_fp}"  # placing runs reads the terrain and the run files, not the catalogue
+    summary = get_run_summary(str(DATA), run_key, atlas)
+    checks = get_checks(str(DATA), fingerprint, run_key, atlas)
     res = res.assign(verdict=verdict_column(res, list(checks.values())))  # measured trueness, for filters and map
     shown = apply_filters(res, flt, index)
     st.session_state["search_hits"] = search_hits(shown, st.session_state.get("result")) if index is not None else []
@@ -207,19 +227,20 @@ def main() -> None:
     st.markdown(f"**{len(shown)}** of {len(res)} results shown: {by_type}")
     if len(res) and shown.empty:
         st.warning("No result matches: " + md_escape("; ".join(flt.active())) + ". Remove a filter to see more.")
-    if runset.problems:
-        with st.expander(f"⚠️ {len(runset.problems)} problem(s) with stored runs", expanded=False):
-            st.code("\n".join(str(p) for p in runset.problems), language=None)
-    ctx = ViewContext(DATA, fingerprint, atlas, runset, filter_runs(placed, flt), shown, flt,
+    if summary.problems:
+        with st.expander(f"⚠️ {len(summary.problems)} problem(s) with stored runs", expanded=False):
+            st.code("\n".join(str(p) for p in summary.problems), language=None)
+    ctx = ViewContext(DATA, fingerprint, atlas, summary, lambda: get_runs(str(DATA), run_key, atlas)[:2],
+                      lambda: get_run_table(str(DATA), run_key, atlas), shown, flt,
                       get_painter(str(DATA), terrain_fp, atlas), get_shape_store(str(DATA), catalogue_fp),
-                      checks=checks, run_table=run_table)
+                      checks=checks)
     frame.empty()  # the view draws in its own place
     st.session_state["_drawn"] = True
     view = st.session_state.get("view", "map")
     if view == "map":
-        draw_map(ctx, observed)
+        draw_map(ctx, summary.observed)
     elif view == "expeditions":
-        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, atlas, checks, placed, observed))
+        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, run_key, atlas, checks, summary.observed))
     else:
         VIEW_FUNCS[view](ctx)
     sidebar(atlas.axes, years, counts, side)

@@ -350,7 +350,8 @@ def test_the_app_keys_its_caches_by_fingerprint_instead_of_clearing_them():
     app = (ROOT / "app.py").read_text()
     context = (ROOT / "views" / "context.py").read_text()
     assert ".clear()" not in context and "cache_data.clear" not in app
-    assert "get_atlas(str(DATA), catalogue_fp)" in app and 'get_runs(str(DATA), f"{terrain_fp}-{runs_fp}"' in app
+    assert "get_atlas(str(DATA), catalogue_fp)" in app and 'run_key = f"{terrain_fp}-{runs_fp}"' in app
+    assert "get_runs(str(DATA), run_key, atlas)" in app
 
 
 # --- expedition arguments: one validation, before anything runs ----------------------------------------

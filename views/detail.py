@@ -83,7 +83,7 @@ def show_detail(ctx: ViewContext, rid: str) -> None:
 def show_prediction(ctx: ViewContext, r: pd.Series) -> None:
     """The prediction in words, its verdict inside the region and one step outside, and the evidence plot."""
     check = ctx.checks.get(r["id"])
-    if check is None or ctx.run_table is None:
+    if check is None:
         return
     p = check.prediction
     st.caption("Prediction, checked against the stored runs")

@@ -130,7 +130,7 @@ def _open_on_map(rid: str) -> None:
 def _show_evidence(ctx: ViewContext, rid: str | None) -> None:
     """After an expedition on a prediction: the result's evidence plot, as the detail panel draws it."""
     check = ctx.checks.get(rid) if rid else None
-    if check is None or ctx.run_table is None:
+    if check is None:
         return
     row = ctx.atlas.results.loc[ctx.atlas.results["id"] == rid].iloc[0]
     st.plotly_chart(evidence_figure(check, evidence_points(row, ctx.run_table)), width="stretch",

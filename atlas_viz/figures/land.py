@@ -6,9 +6,16 @@ trace the boundary of a pixel mask into closed polygons that plotly can fill.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from atlas_viz.io.derived import DerivedStore
+
+LAND_VERSION = 1
+"""Bump when :func:`land_shape` draws differently, so kept shapes are never read."""
+STORE = DerivedStore("land", LAND_VERSION)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,41 @@ def land_shape(occupied: np.ndarray, island_px: float = 6.0, shelf_px: float = 2
     shelf = ndi.gaussian_filter(coarse.astype(np.float32), shelf_px / scale / 2, truncate=2.5) > 0.04
     land = _grow(island, scale, h, w)
     return LandShape(land, _grow(coast, scale, h, w), _grow(_grow(shelf, 2, *island.shape), scale, h, w) & ~land)
+
+
+def kept_land_shape(occupied: np.ndarray) -> LandShape:
+    """:func:`land_shape` of ``occupied``, kept on disk by a hash of the image: a new process (the first map a
+    reader waits for) reads three bit-packed images instead of blurring them again, and does not import
+    scipy. A damaged or missing entry is drawn again."""
+    occupied = np.asarray(occupied, dtype=bool)
+    digest = hashlib.sha256(np.packbits(occupied).tobytes() + repr(occupied.shape).encode()).hexdigest()
+    key = STORE.key(None, digest)
+    kept = STORE.load(key, arrays=True)
+    if kept is not None:
+        try:
+            n = occupied.size
+            return LandShape(*(np.unpackbits(kept[1][k], count=n).astype(bool).reshape(occupied.shape)
+                               for k in ("land", "coast", "shelf")))
+        except (KeyError, ValueError):
+            pass
+    shape = land_shape(occupied)
+    STORE.keep(key, {"shape": list(occupied.shape)},
+               {k: np.packbits(getattr(shape, k)) for k in ("land", "coast", "shelf")})
+    return shape
+
+
+def box_mean(img: np.ndarray, size: int) -> np.ndarray:
+    """The mean over the ``size`` x ``size`` box (odd) around each pixel, edges mirrored: what
+    ``scipy.ndimage.uniform_filter(img, size)`` gives, by running sums, without importing scipy."""
+    r, (h, w) = size // 2, img.shape
+    padded = np.pad(img, r, mode="symmetric")
+    c = np.cumsum(padded, axis=0, dtype=np.float64)
+    rows = c[size - 1:size - 1 + h].copy()
+    rows[1:] -= c[:h - 1]
+    c = np.cumsum(rows, axis=1)
+    out = c[:, size - 1:size - 1 + w].copy()
+    out[:, 1:] -= c[:, :w - 1]
+    return (out / (size * size)).astype(np.float32)
 
 
 def _shrink(img: np.ndarray, k: int) -> np.ndarray:

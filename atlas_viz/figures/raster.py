@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from atlas_viz.figures.land import land_shape, mask_outlines, smooth_loop
+from atlas_viz.figures.land import box_mean, kept_land_shape, mask_outlines, smooth_loop
 
 # RGB per coverage level: fog grey, sand, light green, green (the dots of cells; land is a lighter tint).
 LEVEL_RGB = np.array([
@@ -78,8 +78,6 @@ class Painter:
     """Paints the terrain on a fixed pixel grid (the land's shape and pixel positions are computed once)."""
 
     def __init__(self, terrain: pd.DataFrame, pixels: int = 1400, dot: int = 1, pad: float = 0.6):
-        from scipy import ndimage as ndi
-
         x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
         self.x0, x1 = x.min() - pad, x.max() + pad
         y0, self.y1 = y.min() - pad, y.max() + pad
@@ -96,10 +94,9 @@ class Painter:
             self.pix[k] = np.clip(iy + dy, 0, self.h - 1) * self.w + np.clip(ix + dx, 0, self.w - 1)
         occupied = np.zeros(self.w * self.h, dtype=bool)
         occupied[self.centre] = True
-        self.shape = land_shape(occupied.reshape(self.h, self.w))
+        self.shape = kept_land_shape(occupied.reshape(self.h, self.w))
         self._half = (iy // 2) * (-(-self.w // 2)) + ix // 2  # each cell's pixel on the half-size grid
         self._land = self.shape.land.ravel()
-        self._ndi = ndi
 
     def _base(self) -> np.ndarray:
         """Sea, shelf, plain land and coast."""
@@ -113,7 +110,7 @@ class Painter:
         about ``FILL_PX`` full-size pixels (a box mean; the half-size grid does a quarter of the work)."""
         hs, ws = -(-self.h // 2), -(-self.w // 2)
         img = np.bincount(self._half, weights=weights, minlength=hs * ws).astype(np.float32)
-        return self._ndi.uniform_filter(img.reshape(hs, ws), size=FILL_PX // 2)
+        return box_mean(img.reshape(hs, ws), FILL_PX // 2)
 
     def _full(self, half: np.ndarray) -> np.ndarray:
         """A half-size image at full size, flat."""
@@ -170,9 +167,11 @@ class Painter:
 
         Traced on an image ``coarse`` times smaller than the raster: a few hundred points per island.
         """
+        from scipy import ndimage as ndi  # only once a region is drawn: the first map does not wait for scipy
+
         best = np.zeros(self.w * self.h, dtype=np.uint8)
         best[self.centre[np.asarray(mask, dtype=bool)]] = 1
-        near = self._ndi.maximum_filter(best.reshape(self.h, self.w), size=FILL_PX) > 0
+        near = ndi.maximum_filter(best.reshape(self.h, self.w), size=FILL_PX) > 0
         region = near & self.shape.land
         hs, ws = -(-self.h // coarse), -(-self.w // coarse)
         pad = np.zeros((hs * coarse, ws * coarse), dtype=bool)
