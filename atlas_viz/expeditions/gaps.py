@@ -296,14 +296,14 @@ def find_gaps(axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame, masks: n
         gaps += _contested(grid, index, results, masks, observables, table)
     gaps = _merge(gaps)
     if runs is not None and len(runs):
-        _count_runs(gaps, runs, grid.n_cells)
+        count_runs(gaps, runs, grid.n_cells)
     for g in gaps:
         g.id = gap_id(g.kind, g.observables, g.values, g.results if g.kind in ("frontier", "contested") else ())
     gaps.sort(key=lambda g: (-g.score, g.id))
     return gaps
 
 
-def _count_runs(gaps: list[Gap], runs: pd.DataFrame, n_cells: int, named: int = 5) -> None:
+def count_runs(gaps: list[Gap], runs: pd.DataFrame, n_cells: int, named: int = 5) -> None:
     """Runs inside each gap, counted once for all gaps: a per-cell count, and run ids sorted by cell so the
     first ``named`` ids of a gap are read off contiguous slices (no scan of every run per gap)."""
     cell_of_run = runs["cell"].to_numpy().astype(np.int64)
@@ -322,7 +322,8 @@ def _count_runs(gaps: list[Gap], runs: pd.DataFrame, n_cells: int, named: int = 
             g.runs = tuple(picked)
 
 
-def _parts(grid: Grid, level: np.ndarray, kind: str, sets: list[np.ndarray], n_cells: int) -> dict[str, float]:
+def score_parts(grid: Grid, level: np.ndarray, kind: str, sets: list[np.ndarray], n_cells: int) -> dict[str, float]:
+    """The visible parts of a gap's score (each in [0, 1]): see :data:`SCORE_WEIGHTS` and ``SCORE_HELP``."""
     total, count = 0.0, 0
     for box in grid.shell(sets):
         lv = level[np.ix_(*box)]
@@ -337,7 +338,7 @@ def _parts(grid: Grid, level: np.ndarray, kind: str, sets: list[np.ndarray], n_c
 
 def _make(grid: Grid, index: RegionIndex, level: np.ndarray, kind: str, obs: str, sets: list[np.ndarray],
           cells: np.ndarray, named: tuple[str, ...] | None = None, stepped: str = "") -> Gap:
-    parts = _parts(grid, level, kind, sets, len(cells))
+    parts = score_parts(grid, level, kind, sets, len(cells))
     if named is None:
         named = index.claiming(sets, (obs,)) if kind == "mapped_untested" else ()
     return Gap(kind, (obs,), grid.values_of(sets), cells, parts, _score(parts), named,

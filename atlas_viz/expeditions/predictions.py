@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from atlas_viz.checks.verdicts import Check, check_scope
-from atlas_viz.expeditions.gaps import SCORE_WEIGHTS, Gap, Grid, RegionIndex, _parts, gap_id
+from atlas_viz.expeditions.gaps import SCORE_WEIGHTS, Gap, Grid, RegionIndex, count_runs, gap_id, score_parts
 
 CHANGE = {"untested_prediction": 1.0, "inconclusive_prediction": 0.8, "prediction_frontier": 0.6}
 """What a run could change, per kind (the ``change`` score part; 0 for gaps no prediction speaks to)."""
@@ -30,7 +30,7 @@ def _gap(grid: Grid, index: RegionIndex, level: np.ndarray, kind: str, check: Ch
     cells = grid.cells_in(sets)
     if not len(cells):
         return None
-    parts = {**_parts(grid, level, kind, sets, len(cells)), "change": CHANGE[kind]}
+    parts = {**score_parts(grid, level, kind, sets, len(cells)), "change": CHANGE[kind]}
     score = round(sum(w * parts[k] for k, w in SCORE_WEIGHTS.items()), 4)  # change ranks, it does not add
     g = Gap(kind, observables, grid.values_of(sets), cells, parts, score, (check.id,),
             index.neighbours(sets, observables), stepped=stepped, result=check.id, metric=check.prediction.metric)
@@ -83,12 +83,10 @@ def rank_key(g: Gap) -> tuple:
 def prediction_expeditions(axes, terrain: pd.DataFrame, results: pd.DataFrame, table: pd.DataFrame,
                            checks: list[Check], runs: pd.DataFrame | None = None) -> list[Gap]:
     """``prediction_gaps`` for a loaded atlas: ``table`` is the coverage table (cells x observables)."""
-    from atlas_viz.expeditions.gaps import _count_runs
-
     grid = Grid(axes, terrain)
     index = RegionIndex(grid, results)
     level_of = {obs: grid.dense(table[obs].to_numpy().astype(np.int8), fill=-1) for obs in table.columns}
     gaps = prediction_gaps(grid, index, results, checks, level_of)
     if runs is not None and len(runs):
-        _count_runs(gaps, runs, grid.n_cells)
+        count_runs(gaps, runs, grid.n_cells)
     return gaps
