@@ -29,6 +29,40 @@ def impute_codes(axes: Axes, codes: np.ndarray, lookup: np.ndarray) -> tuple[np.
     axes take their default; where that combination is impossible, the nearest possible values. Returns
     (filled codes, cell per row): a cell of -1 means no value works, or an unknown axis has no default.
     """
+    filled, cell, inverse = impute_patterns(axes, [codes[:, j] for j in range(codes.shape[1])], lookup)
+    return filled[inverse], cell[inverse]
+
+
+def impute_patterns(axes: Axes, columns: list[np.ndarray], lookup: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`impute_codes` on the distinct rows only: ``columns`` holds one code array per axis (-1 =
+    unknown). Returns (filled codes per distinct row, cell per distinct row, each row's distinct row).
+
+    A million runs rarely make more than a few thousand distinct combinations, so the search runs on
+    those, and each row is one flat key (no sort when the keys' range is small: a count per key)."""
+    ext = [len(a.values) + 1 for a in axes.axes]  # codes + 1, so that unknown (-1) is a value too
+    n = len(columns[0]) if columns else 0
+    key = np.zeros(n, dtype=np.int64)
+    for col, size in zip(columns, ext):
+        key *= size
+        key += col
+        key += 1
+    total = int(np.prod(ext, dtype=np.float64))
+    if total <= max(4 * n, 1 << 16):
+        seen = np.bincount(key, minlength=total) > 0
+        keys = np.flatnonzero(seen)
+        rank = np.zeros(total, dtype=np.int64)
+        rank[keys] = np.arange(len(keys))
+        inverse = rank[key]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+    patterns = np.stack(np.unravel_index(keys, ext), axis=1).astype(np.int64) - 1
+    filled, cell = _impute_rows(axes, patterns.reshape(len(keys), len(ext)), lookup)
+    return filled, cell, inverse.ravel()
+
+
+def _impute_rows(axes: Axes, codes: np.ndarray, lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`impute_codes` row by row pattern (``codes`` may repeat rows; the search runs once per pattern)."""
     sizes = [len(a.values) for a in axes.axes]
     defaults = np.array([a.code(a.default) if a.default else -1 for a in axes.axes], dtype=np.int64)
     unknown = codes < 0
