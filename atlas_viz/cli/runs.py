@@ -7,10 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from atlas_viz.terrain.axes import load_axes
-from atlas_viz.runs.mapping import read_mapping
-from atlas_viz.runs.importer import import_table, source_meta
-from atlas_viz.runs.store import compact_runs, save_runs, slugify, source_dir, source_exists
+from atlas_viz.runs.disk import slugify, source_dir, source_exists
 
 
 def add_import_runs(add) -> None:
@@ -36,6 +33,11 @@ def add_import_runs(add) -> None:
 
 def cmd_import_runs(args: argparse.Namespace) -> int:
     """Import one table; exit 0 when rows were stored (problems are printed), 1 when nothing could be."""
+    from atlas_viz.runs.disk import save_runs
+    from atlas_viz.runs.importer import import_table, source_meta
+    from atlas_viz.runs.mapping import read_mapping
+    from atlas_viz.terrain.axes import load_axes
+
     t0 = time.perf_counter()
     axes = load_axes(Path(args.data) / "axes.yaml")
     mapping, problems = read_mapping(args.mapping, axes)
@@ -61,14 +63,14 @@ def cmd_import_runs(args: argparse.Namespace) -> int:
             print(f"  - {p}")
         if len(result.problems) > len(shown):
             print(f"  ... and {len(result.problems) - len(shown)} more (use --max-problems)")
-    if not len(result.table):
+    if not result.rows_imported:
         print(f"no run imported from {table.name} ({result.rows_read:,} rows read)", file=sys.stderr)
         return 1
     meta = source_meta(mapping, result, table.name,
                        {"command": "python -m atlas_viz import-runs " + " ".join(sys.argv[2:]) if sys.argv[1:2] ==
                         ["import-runs"] else "import-runs"})
-    folder = save_runs(args.data, slug, result.table, meta, append=args.append)
-    print(f"imported {len(result.table):,} of {result.rows_read:,} runs from {table.name} into "
+    folder = save_runs(args.data, slug, result.stored, meta, append=args.append, unique_ids=True)
+    print(f"imported {result.rows_imported:,} of {result.rows_read:,} runs from {table.name} into "
           f"{source_dir(args.data, slug)} in {time.perf_counter() - t0:.1f} s "
           f"({result.rows_skipped:,} skipped); the app shows them on its next load")
     return 0 if folder else 1
@@ -79,6 +81,8 @@ def cmd_compact_runs(args: argparse.Namespace) -> int:
     if not source_exists(args.data, args.source):
         print(f"error: no run source '{args.source}' under {Path(args.data) / 'runs'}", file=sys.stderr)
         return 1
+    from atlas_viz.runs.disk import compact_runs
+
     t0 = time.perf_counter()
     rows = compact_runs(args.data, args.source)
     print(f"compacted {source_dir(args.data, args.source)}: {rows:,} runs in one table "

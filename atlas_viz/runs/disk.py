@@ -12,9 +12,8 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import pandas as pd
 import yaml
 
 from atlas_viz.core.problems import Problem
@@ -22,6 +21,9 @@ from atlas_viz.io.atomic import FolderLock, atomic_write, atomic_write_text, cle
 from atlas_viz.io.paths import PARTS_DIR, RUNS_DIR, SOURCE_FILE, TABLE_FILE
 from atlas_viz.io.yamlio import read_yaml
 from atlas_viz.runs import idindex
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DICTIONARY_PROBE = 10_000
 """Rows looked at to decide whether a numeric column is dictionary encoded in Parquet."""
@@ -50,16 +52,18 @@ def source_exists(data_dir: Path | str, slug: str) -> bool:
     return (source_dir(data_dir, slug) / SOURCE_FILE).is_file()
 
 
-def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, append: bool = False) -> Path:
+def save_runs(data_dir: Path | str, slug: str, table: Any, meta: dict, append: bool = False,
+              unique_ids: bool = False) -> Path:
     """Store runs under the source's lock: replace the source (a new base table), or with ``append`` add
     them as a new part (rows whose ``run_id`` is already stored are replaced). Returns the source folder.
 
     ``meta`` becomes ``source.yaml``; on append it updates the stored one, and ``metrics`` is the union of
     both (appending runs that measure other metrics keeps the old ones). ``rows`` is always the number of
-    distinct runs stored.
+    distinct runs stored. ``table`` is a pandas frame or a pyarrow Table (stored as it is, without pandas);
+    ``unique_ids`` says its ``run_id`` is text, each id once (as an import returns it), so it is not checked.
     """
     folder = source_dir(data_dir, slug)
-    table = _text_ids(table)
+    table = table if unique_ids else _text_ids(table)
     with FolderLock(folder):
         old = _committed_meta(folder) if append else None
         if append and old is None and (folder / SOURCE_FILE).is_file():
@@ -75,7 +79,7 @@ def save_runs(data_dir: Path | str, slug: str, table: pd.DataFrame, meta: dict, 
             name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.parquet"
             atomic_write(folder / PARTS_DIR / name, lambda fh: write_parquet(table, fh))
             new = {**old, **_public(meta), "parts": [*(old.get("parts") or []), name]}
-            added = idindex.add_ids(folder, old, new, table["run_id"], lambda: _stored_ids(folder, old))
+            added = idindex.add_ids(folder, old, new, _id_list(table), lambda: _stored_ids(folder, old))
             new["rows"] = int(old.get("rows", 0)) + added
             new["metrics"] = list(dict.fromkeys([*(old.get("metrics") or []), *(meta.get("metrics") or [])]))
         _commit(folder, new)
@@ -110,13 +114,34 @@ def _rewrite_base(folder: Path, meta: dict) -> int:
     return int(len(table))
 
 
-def _text_ids(table: pd.DataFrame) -> pd.DataFrame:
+def _text_ids(table: Any) -> Any:
     """``run_id`` as text, each id once (the last row of an id wins, as across parts)."""
+    if _is_arrow(table):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = table.column("run_id")
+        if not pa.types.is_string(ids.type):
+            table = _text_ids(table.to_pandas())  # as the frame would be (str() of each id)
+            return pa.Table.from_pandas(table, preserve_index=False)
+        if pc.count_distinct(ids, mode="all").as_py() < len(ids):
+            return pa.Table.from_pandas(_text_ids(table.to_pandas()), preserve_index=False)
+        return table
+    import pandas as pd
+
     if not pd.api.types.is_string_dtype(table["run_id"]):
         table = table.assign(run_id=table["run_id"].astype(str))
     if table["run_id"].duplicated().any():
         table = table.drop_duplicates("run_id", keep="last").reset_index(drop=True)
     return table
+
+
+def _is_arrow(table: object) -> bool:
+    return type(table).__module__.startswith("pyarrow")
+
+
+def _id_list(table: Any) -> list:
+    return table.column("run_id").to_pylist() if _is_arrow(table) else table["run_id"]
 
 
 def _public(meta: dict) -> dict:
@@ -166,6 +191,8 @@ def _read_committed(folder: Path, meta: dict, problems: list[Problem] | None = N
     With ``problems`` a part that cannot be read is reported there and skipped (the other runs still
     load); without, it raises (a compaction must not fold a source it cannot read whole).
     """
+    import pandas as pd
+
     base = pd.read_parquet(folder / TABLE_FILE)
     parts = list(meta.get("parts") or []) if _base_current(folder, meta) else []
     if not parts:
@@ -207,6 +234,8 @@ def _fold(folder: Path, meta: dict) -> None:
     if in_parts >= pq.read_metadata(folder / TABLE_FILE).num_rows:
         _rewrite_base(folder, meta)
         return
+    import pandas as pd
+
     frames = [pd.read_parquet(folder / PARTS_DIR / p) for p in parts]
     merged = pd.concat(frames, ignore_index=True).drop_duplicates("run_id", keep="last")
     name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.parquet"
@@ -216,25 +245,30 @@ def _fold(folder: Path, meta: dict) -> None:
     _clean(folder, {"parts": [name]})
 
 
-def write_parquet(table: pd.DataFrame, where: BinaryIO | Path, token: str | None = None) -> None:
-    """Write a frame as Parquet, fast: dictionary encoding only where it pays, no statistics.
+def write_parquet(table: Any, where: BinaryIO | Path, token: str | None = None) -> None:
+    """Write a frame (or a pyarrow Table) as Parquet, fast: dictionary encoding only where it pays, no statistics.
 
     Text, categories and numbers with few distinct values (judged on the first rows) are dictionary
     encoded; a dictionary over a million distinct floats, and per-page statistics, would cost half
     the write time for nothing. ``token`` marks a base table (see :data:`BASE_KEY`).
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    try:
-        arrow = pa.Table.from_pandas(table, preserve_index=False)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column mixing kinds (text and numbers across parts)
-        table = table.assign(**{c: table[c].map(_text_or_missing) for c in table.columns if table[c].dtype == object})
-        arrow = pa.Table.from_pandas(table, preserve_index=False)
-    head = table.head(DICTIONARY_PROBE)
+    if _is_arrow(table):
+        arrow = table
+    else:
+        try:
+            arrow = pa.Table.from_pandas(table, preserve_index=False)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column mixing kinds (text and numbers across parts)
+            table = table.assign(**{c: table[c].map(_text_or_missing) for c in table.columns
+                                    if table[c].dtype == object})
+            arrow = pa.Table.from_pandas(table, preserve_index=False)
+    head = arrow.slice(0, DICTIONARY_PROBE)
     dictionary = [f.name for f in arrow.schema
                   if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
-                  or head[f.name].nunique() <= DICTIONARY_PROBE // 100]
+                  or pc.count_distinct(head.column(f.name), mode="only_valid").as_py() <= DICTIONARY_PROBE // 100]
     if token:
         arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), BASE_KEY: token.encode()})
     pq.write_table(arrow, where, use_dictionary=dictionary or False, write_statistics=False)

@@ -7,36 +7,52 @@ header is line 1), rows of a Parquet file by their position (``row 7``, from 1).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from atlas_viz.terrain.axes import Axes, Axis
 from atlas_viz.runs.mapping import AxisMap, Mapping, reference_axis
 from atlas_viz.core.problems import Problem, show_value
-from atlas_viz.runs.impute import impute_codes
-from atlas_viz.runs.store import CONFIG_PREFIX, DEFAULT_OBSERVABLES, cell_lookup
+from atlas_viz.runs import columns as cols
+from atlas_viz.runs.columns import Table, first_rows as _first_rows
+from atlas_viz.runs.impute import impute_patterns
+from atlas_viz.runs.names import CONFIG_PREFIX, DEFAULT_OBSERVABLES
 from atlas_viz.runs.tables import MAX_REPORTED, RawTable, read_table
 
-__all__ = ["MAX_REPORTED", "RawTable", "read_table", "ImportResult", "import_table", "source_meta"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MAX_REPORTED", "RawTable", "read_table", "ImportResult", "import_table", "source_meta", "_first_rows"]
 NESTED_VALUES = "holds nested values"
 
 
-@dataclass
 class ImportResult:
-    """The rows that import (``table``), every problem met, and how many data rows were read."""
+    """The rows that import, every problem met, and how many data rows were read.
 
-    table: pd.DataFrame
-    problems: list[Problem] = field(default_factory=list)
-    rows_read: int = 0
-    metrics: list[str] = field(default_factory=list)
+    ``stored`` is the table as built (an Arrow table when the file was read by Arrow: stored without pandas);
+    ``table`` is it as a pandas frame, made on first use."""
+
+    def __init__(self, table: Table, problems: list[Problem] | None = None, rows_read: int = 0,
+                 metrics: list[str] | None = None, categorical: bool = True):
+        self.stored, self.problems, self.rows_read = table, list(problems or []), rows_read
+        self.metrics, self._categorical, self._frame = list(metrics or []), categorical, None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = _arrow_frame(self.stored, self._categorical) if cols.is_arrow(self.stored) else self.stored
+        return self._frame
+
+    @property
+    def rows_imported(self) -> int:
+        return len(self.stored)
 
     @property
     def rows_skipped(self) -> int:
-        return self.rows_read - len(self.table)
+        return self.rows_read - len(self.stored)
 
 
 class _Reporter:
@@ -63,25 +79,6 @@ def _py(v: object) -> object:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _blank(col: pd.Series) -> np.ndarray:
-    """Cells that are empty: missing, or text of only spaces."""
-    blank = col.isna().to_numpy().copy()
-    if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        text = col[~blank]
-        if len(text):
-            stripped = text.astype(str).str.strip()
-            blank[np.flatnonzero(~blank)[(stripped == "").to_numpy()]] = True
-    return blank
-
-
-def _numbers(col: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(col):
-        return np.full(len(col), np.nan)
-    if pd.api.types.is_numeric_dtype(col):
-        return col.to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(col.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
 def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, axes: Axes,
                  file_name: str, categorical: bool = False) -> ImportResult:
     """Read a table and apply ``mapping``; return the rows that import and every problem, never raise.
@@ -91,22 +88,23 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
     the metric columns (float) and the raw configuration as ``config.<column>``. With ``categorical`` the
     axis columns are pandas categoricals (missing = null) instead: the same content, much faster to store
     at a million rows. The id column of a CSV is read as text ("007" and "NA" stay as written); other
-    columns with pandas' own type inference (forcing text doubles the read time).
+    columns with pandas' own type inference (forcing text doubles the read time). A large clean CSV is
+    read, checked and returned as an Arrow table (``ImportResult.stored``), never through pandas.
     """
     raw = _raw_table(source, mapping, file_name)
     problems = list(raw.problems)
     metric_names = list(mapping.metrics)
-    if raw.frame is not None and raw.prefix == "row":  # Parquet or a frame: cells may hold lists, maps, bytes
-        problems += _nested(raw.frame, mapping, file_name)
-    if raw.frame is None or len(problems) > len(raw.problems):
+    df = raw.arrow if raw.arrow is not None else raw.frame
+    if df is not None and raw.prefix == "row":  # Parquet or a frame: cells may hold lists, maps, bytes
+        problems += _nested(df, mapping, file_name)
+    if df is None or len(problems) > len(raw.problems):
         return ImportResult(_empty_table(axes, metric_names), problems, raw.lines_skipped + (
-            len(raw.frame) if raw.frame is not None else 0), metric_names)
-    df = raw.frame
+            len(df) if df is not None else 0), metric_names, categorical)
     n = len(df)
     rep = _Reporter(raw, file_name, problems)
     bad = np.zeros(n, dtype=bool)
-    columns = list(df.columns)
-    for c in (c for c in mapping.columns if c not in df):
+    columns = cols.names(df)
+    for c in (c for c in mapping.columns if c not in columns):
         shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
         problems.append(Problem(file_name, "", c, f"column '{c}' named in the mapping is not in the table "
                                                   f"(its columns: {shown})"))
@@ -114,22 +112,23 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
     metrics = _metric_values(df, mapping, rep, bad)
     _check_placement(axes, codes, n, rep, bad)
     run_id = _run_ids(df, mapping, raw, rep, bad)
-    table = _output_table(df, mapping, axes, codes, metrics, run_id, bad, categorical)
+    build = _output_arrow if cols.is_arrow(df) else _output_table
+    table = build(df, mapping, axes, codes, metrics, run_id, bad, categorical)
     if n and not len(table):
         problems.append(Problem(file_name, "", "", f"none of the {n:,} rows can be imported (see above)"))
-    return ImportResult(table, problems, n + raw.lines_skipped, list(metrics))
+    return ImportResult(table, problems, n + raw.lines_skipped, list(metrics), categorical)
 
 
 def _raw_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, file_name: str) -> RawTable:
     """The table as read (a frame is taken as it is, its rows named ``row N``)."""
-    if isinstance(source, pd.DataFrame):
+    if not isinstance(source, (Path, str, bytes, bytearray, memoryview)):  # a pandas frame
         frame = source.copy()
         frame.columns = [str(c) for c in frame.columns]
         return RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), "row", [])
     return read_table(source, file_name, [mapping.id] if mapping.id else [])
 
 
-def _axis_codes(df: pd.DataFrame, mapping: Mapping, axes: Axes, rep: _Reporter,
+def _axis_codes(df: Table, mapping: Mapping, axes: Axes, rep: _Reporter,
                 bad: np.ndarray) -> dict[str, np.ndarray]:
     """Value codes per mapped axis (-1 = unknown); rows that cannot be used are marked in ``bad``."""
     n = len(df)
@@ -141,7 +140,7 @@ def _axis_codes(df: pd.DataFrame, mapping: Mapping, axes: Axes, rep: _Reporter,
         if am.value is not None:
             codes[am.axis] = np.full(n, axis.code(am.value), dtype=np.int64)
             continue
-        if am.column not in df or (am.per and am.per not in df):
+        if not cols.has(df, am.column) or (am.per and not cols.has(df, am.per)):
             codes[am.axis] = np.full(n, -1, dtype=np.int64)
             if axis.default is None and n:
                 rep.rows(np.ones(n, bool), fld, f"{am.axis} has no default in axes.yaml, and its column is missing",
@@ -149,7 +148,7 @@ def _axis_codes(df: pd.DataFrame, mapping: Mapping, axes: Axes, rep: _Reporter,
                 bad[:] = True
             continue
         if am.values is not None or not axis.binned:
-            c, blank = _categorical_axis(df[am.column], am, axis, rep, bad)
+            c, blank = _categorical_axis(cols.column(df, am.column), am, axis, rep, bad)
         else:
             c, blank = _binned_axis(df, am, axes, codes, rep, bad)
         if axis.default is None:
@@ -163,7 +162,7 @@ def _axis_codes(df: pd.DataFrame, mapping: Mapping, axes: Axes, rep: _Reporter,
     return codes
 
 
-def _categorical_axis(col: pd.Series, am: AxisMap, axis: Axis, rep: _Reporter,
+def _categorical_axis(col, am: AxisMap, axis: Axis, rep: _Reporter,
                       bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes and blanks of a column of labels, mapped through ``values`` (or the axis's own value names)."""
     fld = am.column
@@ -175,35 +174,36 @@ def _categorical_axis(col: pd.Series, am: AxisMap, axis: Axis, rep: _Reporter,
             f"map it with axes.{am.axis}.values: {{table value: value of {am.axis}}}")
     rep.rows(uncovered, fld, f"not covered by the mapping of {am.axis} (covered: "
                              f"{', '.join(map(str, covered[:15]))}{', ...' if len(covered) > 15 else ''}); "
-                             f"{hint}", col)
+                             f"{hint}", cols.values(col))
     bad |= uncovered
     return c, blank
 
 
-def _binned_axis(df: pd.DataFrame, am: AxisMap, axes: Axes, codes: dict[str, np.ndarray], rep: _Reporter,
+def _binned_axis(df: Table, am: AxisMap, axes: Axes, codes: dict[str, np.ndarray], rep: _Reporter,
                  bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes and blanks of a numeric column (divided by ``per`` or the reference value), binned."""
     axis, fld, n = axes[am.axis], am.column, len(df)
-    col = df[am.column]
-    blank = _blank(col)
-    x = _numbers(col)
+    col = cols.column(df, am.column)
+    blank = cols.blank(col)
+    x = cols.numbers(col)
+    shown = cols.values(col)
     nonnum = np.isnan(x) & ~blank
-    rep.rows(nonnum, fld, f"not a number; {am.axis} needs a number in {axis.unit or 'its unit'}", col)
+    rep.rows(nonnum, fld, f"not a number; {am.axis} needs a number in {axis.unit or 'its unit'}", shown)
     if am.per:
-        den_col = df[am.per]
-        den = _numbers(den_col)
-        den_blank = _blank(den_col)
+        den_col = cols.column(df, am.per)
+        den = cols.numbers(den_col)
+        den_blank = cols.blank(den_col)
         den_bad = ~den_blank & ~blank & ~nonnum & ~(np.isfinite(den) & (den > 0))
         rep.rows(den_bad, am.per, f"must be a positive finite number (it divides {am.column} to give "
-                                  f"{axis.unit or am.axis})", den_col)
+                                  f"{axis.unit or am.axis})", cols.values(den_col))
         bad |= den_bad
         blank = blank | den_blank
         with np.errstate(divide="ignore", invalid="ignore"):
             x = x / np.where(den_bad, np.nan, den)
     inf = np.isinf(x) & ~blank & ~nonnum
-    rep.rows(inf, fld, f"infinite; {am.axis} needs a finite number", col)
+    rep.rows(inf, fld, f"infinite; {am.axis} needs a finite number", shown)
     neg = (x < 0) & ~inf
-    rep.rows(neg, fld, f"negative; {am.axis} ({axis.unit or 'a size'}) cannot be below 0", col)
+    rep.rows(neg, fld, f"negative; {am.axis} ({axis.unit or 'a size'}) cannot be below 0", shown)
     bad |= nonnum | inf | neg
     ref_axis = None if am.relative else reference_axis(axes, am.axis)
     if ref_axis:
@@ -219,26 +219,26 @@ def _binned_axis(df: pd.DataFrame, am: AxisMap, axes: Axes, codes: dict[str, np.
     what = f"{am.column} / {am.per}" if am.per else (
         f"{am.column} / reference {am.axis} of the {ref_axis}" if ref_axis else am.column)
     rep.rows(outside, fld, f"outside every bin of {am.axis} ({what}; bins: {bins})",
-             pd.Series(x) if (am.per or ref_axis) else col)
+             x if (am.per or ref_axis) else shown)
     bad |= outside
     return c, blank
 
 
-def _metric_values(df: pd.DataFrame, mapping: Mapping, rep: _Reporter, bad: np.ndarray) -> dict[str, np.ndarray]:
+def _metric_values(df: Table, mapping: Mapping, rep: _Reporter, bad: np.ndarray) -> dict[str, np.ndarray]:
     """Each metric as floats; an empty cell is a missing value, text or infinity makes the row bad."""
     metrics: dict[str, np.ndarray] = {}
     for name, colname in mapping.metrics.items():
-        if colname not in df:
+        if not cols.has(df, colname):
             continue
-        col = df[colname]
-        x = _numbers(col)
-        blank = _blank(col)
+        col = cols.column(df, colname)
+        x = cols.numbers(col)
+        blank = cols.blank(col)
         nonnum = np.isnan(x) & ~blank
         inf = np.isinf(x)
         rep.rows(nonnum, colname, f"not a number; metric {name} needs a number (leave the cell empty if it "
-                                  "was not measured)", col)
+                                  "was not measured)", cols.values(col))
         rep.rows(inf, colname, f"infinite; metric {name} needs a finite number (leave the cell empty for a "
-                               "diverged run)", col)
+                               "diverged run)", cols.values(col))
         rep.rows(blank, colname, f"empty: the run is kept without metric {name}", show=False)
         bad |= nonnum | inf
         metrics[name] = x
@@ -248,33 +248,29 @@ def _metric_values(df: pd.DataFrame, mapping: Mapping, rep: _Reporter, bad: np.n
 def _check_placement(axes: Axes, codes: dict[str, np.ndarray], n: int, rep: _Reporter, bad: np.ndarray) -> None:
     """Mark rows whose combination is no cell of the terrain. Unknown values take the axis default, or the
     possible value nearest to it (the store places the run there too)."""
-    matrix = np.full((n, len(axes.axes)), -1, dtype=np.int64)
-    for j, ax in enumerate(axes.axes):
-        if ax.name in codes:
-            matrix[:, j] = codes[ax.name]
-    filled, cell = impute_codes(axes, matrix, cell_lookup(axes))
-    impossible = (filled >= 0).all(axis=1) & (cell < 0) & ~bad
+    unknown = np.full(n, -1, dtype=np.int64)
+    filled, cell, row_pattern = impute_patterns(axes, [codes.get(ax.name, unknown) for ax in axes.axes],
+                                                axes.grid.ravel())
+    impossible = ((filled >= 0).all(axis=1) & (cell < 0))[row_pattern] & ~bad
     if impossible.any():
-        whys = sorted({_why(axes, filled[i]) for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
+        whys = sorted({_why(axes, filled[row_pattern[i]]) for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
         rep.rows(impossible, "", "this combination is not a point of the terrain (impossible in axes.yaml: "
                                  + "; ".join(whys) + ")", show=False)
         bad |= impossible
 
 
-def _run_ids(df: pd.DataFrame, mapping: Mapping, raw: RawTable, rep: _Reporter, bad: np.ndarray) -> pd.Series:
+def _run_ids(df: Table, mapping: Mapping, raw: RawTable, rep: _Reporter, bad: np.ndarray):
     """Each row's id as text: present and unique among the good rows (else the row is bad); row numbers
     when the mapping names no id column."""
     n = len(df)
-    if not (mapping.id and mapping.id in df):
-        return pd.Series(np.arange(1, n + 1).astype(str))
-    col = df[mapping.id]
-    blank = _blank(col)
+    if not (mapping.id and cols.has(df, mapping.id)):
+        return np.arange(1, n + 1).astype(str)
+    col = cols.column(df, mapping.id)
+    blank = cols.blank(col)
     rep.rows(blank & ~bad, mapping.id, "empty id: every run needs one (or leave 'id' out of the mapping to "
                                        "number the rows)", show=False)
     bad |= blank
-    if pd.api.types.is_float_dtype(col) and _integral(col.to_numpy()[~blank]):
-        col = col.where(~blank, 0).astype(np.int64)  # integer ids with an empty cell were read as floats
-    ids = col if pd.api.types.is_string_dtype(col) else col.astype(str)
+    ids = cols.id_text(col, blank)
     good = np.flatnonzero(~bad)
     first = _first_rows(ids, good)
     if (first != good).any():  # some id repeats: all but its first good row are duplicates
@@ -283,7 +279,7 @@ def _run_ids(df: pd.DataFrame, mapping: Mapping, raw: RawTable, rep: _Reporter, 
         for i in np.flatnonzero(dup)[:MAX_REPORTED]:
             j = int(first[np.searchsorted(good, i)])
             rep.problems.append(Problem(rep.file, raw.label(i), mapping.id,
-                                        f"duplicate id {show_value(ids.iloc[i])}: already used on "
+                                        f"duplicate id {show_value(cols.id_at(ids, i))}: already used on "
                                         f"{raw.label(j)}; this row is skipped"))
         extra = int(dup.sum()) - MAX_REPORTED
         if extra > 0:
@@ -293,13 +289,22 @@ def _run_ids(df: pd.DataFrame, mapping: Mapping, raw: RawTable, rep: _Reporter, 
     return ids
 
 
+def _config_names(df: Table, mapping: Mapping) -> list[str]:
+    used = {mapping.id, *mapping.metrics.values()}
+    present = cols.names(df)
+    config = mapping.config if mapping.config is not None else [c for c in present if c not in used]
+    return [c for c in config if c in present]
+
+
 def _output_table(df: pd.DataFrame, mapping: Mapping, axes: Axes, codes: dict[str, np.ndarray],
-                  metrics: dict[str, np.ndarray], run_id: pd.Series, bad: np.ndarray,
-                  categorical: bool) -> pd.DataFrame:
-    """The good rows: run_id, one column per axis, the metrics and the raw configuration."""
+                  metrics: dict[str, np.ndarray], run_id, bad: np.ndarray, categorical: bool) -> pd.DataFrame:
+    """The good rows of a pandas frame: run_id, one column per axis, the metrics and the raw configuration."""
+    import pandas as pd
+
     n = len(df)
     keep = np.flatnonzero(~bad)
     all_rows = len(keep) == n
+    run_id = run_id if isinstance(run_id, pd.Series) else pd.Series(run_id)
     out: dict[str, object] = {"run_id": (run_id if all_rows else run_id.iloc[keep]).reset_index(drop=True)}
     for ax in axes.axes:
         c = codes.get(ax.name, np.full(n, -1, np.int64))
@@ -307,16 +312,54 @@ def _output_table(df: pd.DataFrame, mapping: Mapping, axes: Axes, codes: dict[st
         if categorical:
             out[ax.name] = pd.Categorical.from_codes(np.where(c >= 0, c, -1), categories=list(ax.value_names))
         else:
-            names = np.array(list(ax.value_names) + [None], dtype=object)
-            out[ax.name] = pd.Series(names[np.where(c >= 0, c, len(ax.values))], dtype=object)
+            out[ax.name] = pd.Series(_names(ax)[np.where(c >= 0, c, len(ax.values))], dtype=object)
     for name, x in metrics.items():
         out[name] = x if all_rows else x[keep]
-    used = {mapping.id, *mapping.metrics.values()}
-    config = mapping.config if mapping.config is not None else [c for c in df.columns if c not in used]
-    for c in config:
-        if c in df:
-            out[CONFIG_PREFIX + c] = _config_values(df[c] if all_rows else df[c].iloc[keep])
+    for c in _config_names(df, mapping):
+        out[CONFIG_PREFIX + c] = _config_values(df[c] if all_rows else df[c].iloc[keep])
     return pd.DataFrame(out)
+
+
+def _output_arrow(df, mapping: Mapping, axes: Axes, codes: dict[str, np.ndarray], metrics: dict[str, np.ndarray],
+                  run_id, bad: np.ndarray, categorical: bool):
+    """The good rows of an Arrow table, as an Arrow table with the columns of :func:`_output_table` (axes
+    dictionary encoded over every value name, as a pandas categorical is stored)."""
+    import pyarrow as pa
+
+    n = len(df)
+    keep = np.flatnonzero(~bad)
+    all_rows = len(keep) == n
+    take = (lambda a: a) if all_rows else (lambda a: a.take(pa.array(keep)))
+    out: dict[str, object] = {"run_id": take(pa.array(run_id) if isinstance(run_id, np.ndarray) else run_id)}
+    for ax in axes.axes:
+        c = codes.get(ax.name, np.full(n, -1, np.int64))
+        c = c if all_rows else c[keep]
+        width = np.int8 if len(ax.values) < 2 ** 7 else np.int16 if len(ax.values) < 2 ** 15 else np.int32
+        out[ax.name] = pa.DictionaryArray.from_arrays(pa.array(np.where(c >= 0, c, 0).astype(width), mask=c < 0),
+                                                      pa.array(list(ax.value_names), pa.string()))
+    for name, x in metrics.items():
+        out[name] = pa.array(x if all_rows else x[keep], from_pandas=True)
+    for c in _config_names(df, mapping):
+        out[CONFIG_PREFIX + c] = take(df.column(c))
+    return pa.table(out)
+
+
+def _arrow_frame(table, categorical: bool) -> pd.DataFrame:
+    """An Arrow table of :func:`_output_arrow` as the frame :func:`_output_table` makes of the same rows."""
+    import pandas as pd
+
+    frame = table.to_pandas()
+    if not categorical:
+        for c in frame.columns:
+            if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                cat = frame[c].array
+                names = np.array(list(cat.categories) + [None], dtype=object)
+                frame[c] = pd.Series(names[np.where(cat.codes >= 0, cat.codes, len(cat.categories))], dtype=object)
+    return frame
+
+
+def _names(ax: Axis) -> np.ndarray:
+    return np.array(list(ax.value_names) + [None], dtype=object)
 
 
 def _nested(df: pd.DataFrame, mapping: Mapping, file_name: str) -> list[Problem]:
@@ -339,53 +382,16 @@ def _py_value(v: object) -> object:
     return v.tolist() if isinstance(v, np.ndarray) else v
 
 
-def _categories(col: pd.Series, table: dict[str, str], value_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _categories(col, table: dict[str, str], value_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Value codes of a categorical column through ``table`` (table value -> axis value; -1 if not
     covered), and which cells are blank: both judged once per distinct value, not per row."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    keys = [_cat_key(u) for u in uniques]
+    codes, uniques = cols.factorize(col)
+    keys = [cols.category_key(u) for u in uniques]
     lookup = {k: value_names.index(v) for k, v in table.items()}
-    mapped = np.array([lookup.get(k, -1) for k in keys] + [-1], dtype=np.int64)
-    blank = np.array([k == "" for k in keys] + [True])
+    mapped = np.array([lookup.get(k, -1) if k is not None else -1 for k in keys] + [-1], dtype=np.int64)
+    blank = np.array([k is None or k == "" for k in keys] + [True])
     at = np.where(codes >= 0, codes, len(keys))
     return mapped[at], blank[at]
-
-
-def _integral(x: np.ndarray) -> bool:
-    return bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1) == 0))
-
-
-def _first_rows(ids: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """For each of ``rows`` (ascending), the first of ``rows`` holding the same id.
-
-    Text held by Arrow is sorted by Arrow (a third of the time of hashing a million distinct strings);
-    anything else is factorized.
-    """
-    sub = ids.iloc[rows] if len(rows) < len(ids) else ids
-    if isinstance(sub.dtype, pd.StringDtype) and sub.dtype.storage == "pyarrow" and len(sub):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(sub.array)
-        order = pc.sort_indices(arr).to_numpy()
-        ordered = arr.take(order)
-        starts = np.flatnonzero(np.r_[True, ~pc.equal(ordered[1:], ordered[:-1]).to_numpy(zero_copy_only=False)])
-        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
-        first_pos = np.empty(len(order), dtype=np.int64)
-        first_pos[order] = np.minimum.reduceat(order, starts)[group]
-    else:
-        codes, _ = pd.factorize(sub)
-        _, first_of_code = np.unique(codes, return_index=True)
-        first_pos = first_of_code[codes]
-    return rows[first_pos]
-
-
-def _cat_key(u: object) -> str:
-    if isinstance(u, (bool, np.bool_)):
-        return str(bool(u)).lower()
-    if isinstance(u, (float, np.floating)) and float(u).is_integer():
-        return str(int(u))
-    return str(u).strip()
 
 
 def _references(axes: Axes, axis: str, ref_axis: str, ref_codes: np.ndarray) -> np.ndarray:
@@ -417,10 +423,12 @@ def _config_values(col: pd.Series) -> pd.Series:
 
 
 def _empty_table(axes: Axes, metrics: list[str]) -> pd.DataFrame:
-    cols = {"run_id": pd.Series(dtype=object)}
-    cols.update({a: pd.Series(dtype=object) for a in axes.names})
-    cols.update({m: pd.Series(dtype=float) for m in metrics})
-    return pd.DataFrame(cols)
+    import pandas as pd
+
+    out = {"run_id": pd.Series(dtype=object)}
+    out.update({a: pd.Series(dtype=object) for a in axes.names})
+    out.update({m: pd.Series(dtype=float) for m in metrics})
+    return pd.DataFrame(out)
 
 
 def source_meta(mapping: Mapping, result: ImportResult, file_name: str, provenance: dict | None = None) -> dict:
@@ -434,7 +442,7 @@ def source_meta(mapping: Mapping, result: ImportResult, file_name: str, provenan
         "metrics": list(result.metrics),
         "observables": list(mapping.observables or DEFAULT_OBSERVABLES),
         "imported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "provenance": {"file": file_name, "rows_read": result.rows_read, "rows_imported": len(result.table),
+        "provenance": {"file": file_name, "rows_read": result.rows_read, "rows_imported": result.rows_imported,
                        **(provenance or {})},
         "mapping": mapping.to_dict(),
     }

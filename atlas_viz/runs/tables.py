@@ -9,13 +9,16 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from atlas_viz.core.problems import Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 FAST_CSV_BYTES = 8 * 1024 * 1024
 """CSV files from this size on are tried with pyarrow's reader first (5-10x faster on 2 cores); smaller ones, and
@@ -33,15 +36,21 @@ _SKIP_RE = re.compile(r"Skipping line (\d+): (.*)")
 _EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
-@dataclass
 class RawTable:
-    """A table as read, with the label of each row (``line N`` or ``row N``)."""
+    """A table as read, with the label of each row (``line N`` or ``row N``).
 
-    frame: pd.DataFrame | None
-    labels: np.ndarray
-    prefix: str
-    problems: list[Problem]
-    lines_skipped: int = 0
+    A large clean CSV is held as read by Arrow (``arrow``); ``frame`` is then made from it on first use."""
+
+    def __init__(self, frame: pd.DataFrame | None, labels: np.ndarray, prefix: str, problems: list[Problem],
+                 lines_skipped: int = 0, arrow: pa.Table | None = None):
+        self._frame, self.labels, self.prefix, self.problems = frame, labels, prefix, problems
+        self.lines_skipped, self.arrow = lines_skipped, arrow
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        if self._frame is None and self.arrow is not None:
+            self._frame = self.arrow.to_pandas()
+        return self._frame
 
     def label(self, i: int) -> str:
         return f"{self.prefix} {int(self.labels[i])}"
@@ -76,9 +85,9 @@ def read_table(source: Path | str | bytes, file_name: str, str_columns: list[str
         return RawTable(None, np.zeros(0, np.int64), "line", [Problem(
             file_name, "", "", f"{BINARY_DATA}: a NUL byte at byte {at:,}; expected a CSV (text) or a Parquet "
                                "file (an image, spreadsheet or archive renamed .csv does not import)")])
-    fast = _arrow_csv(data, list(str_columns), head) if _size(data) >= FAST_CSV_BYTES else None
+    fast = _arrow_table(data, list(str_columns), head) if _size(data) >= FAST_CSV_BYTES else None
     if fast is not None:
-        return RawTable(fast, np.arange(2, len(fast) + 2, dtype=np.int64), "line", problems)
+        return RawTable(None, np.arange(2, len(fast) + 2, dtype=np.int64), "line", problems, arrow=fast)
     return _read_csv(data, file_name, head, list(str_columns), problems)
 
 
@@ -89,34 +98,42 @@ def _size(data: Path | bytes) -> int:
         return 0
 
 
-def _quotes_even(data: Path | bytes) -> bool:
-    """Whether the text holds an even number of double quotes (counted in C, a file in 16 MB chunks)."""
+def _quotes(data: Path | bytes) -> int:
+    """How many double quotes the text holds (counted in C, a file in 16 MB chunks); -1 if unreadable."""
     if isinstance(data, bytes):
-        return data.count(b'"') % 2 == 0
+        return data.count(b'"')
     count = 0
     try:
         with open(data, "rb") as fh:
             for chunk in iter(lambda: fh.read(16 * 1024 * 1024), b""):
                 count += chunk.count(b'"')
     except OSError:
-        return False
-    return count % 2 == 0
+        return -1
+    return count
 
 
 def _arrow_csv(data: Path | bytes, str_columns: list[str], head: bytes) -> pd.DataFrame | None:
-    """The fast path for a large, clean UTF-8 CSV: pyarrow's multi-threaded reader, giving the frame pandas would.
+    """:func:`_arrow_table` as a pandas frame: the frame pandas would read, or None."""
+    table = _arrow_table(data, str_columns, head)
+    return None if table is None else table.to_pandas()
+
+
+def _arrow_table(data: Path | bytes, str_columns: list[str], head: bytes) -> pa.Table | None:
+    """The fast path for a large, clean UTF-8 CSV: pyarrow's multi-threaded reader, giving the table whose
+    frame is the one pandas would read.
 
     None whenever the file is anything but plain (not UTF-8, a byte-order mark, a ragged row, an unclosed quote,
     a column pyarrow reads as dates or times): then pandas reads it and names every damaged line."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if head.startswith(b"\xef\xbb\xbf") or head[:2] in (b"\xff\xfe", b"\xfe\xff") or not _quotes_even(data):
+    quotes = -1 if head.startswith(b"\xef\xbb\xbf") or head[:2] in (b"\xff\xfe", b"\xfe\xff") else _quotes(data)
+    if quotes < 0 or quotes % 2:
         return None  # an odd number of quotes: one is never closed, which pyarrow would read to the end
     try:
-        table = pacsv.read_csv(
+        table = pacsv.read_csv(  # without quotes no value holds a line break: blocks are then cut faster
             io.BytesIO(data) if isinstance(data, bytes) else str(data),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=quotes > 0),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in str_columns}, null_values=list(NA_TEXT),
                 strings_can_be_null=False, quoted_strings_can_be_null=False, timestamp_parsers=[]))
@@ -138,10 +155,12 @@ def _arrow_csv(data: Path | bytes, str_columns: list[str], head: bytes) -> pd.Da
                                                            pa.scalar(None, pa.string()), col))
         elif pa.types.is_null(f.type):
             table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))
-    return table.to_pandas()
+    return table
 
 
 def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
+    import pandas as pd
+
     try:
         frame = pd.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
     except Exception as err:  # pyarrow raises many types on corrupt files; report, never crash
@@ -154,6 +173,8 @@ def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
 
 def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list[str],
               problems: list[Problem]) -> RawTable:
+    import pandas as pd
+
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         encodings = ["utf-16"]
     else:
@@ -221,6 +242,8 @@ def _data_lines(data: Path | bytes) -> int:
 def _parse_csv(data: Path | bytes, encoding: str, str_columns: list[str],
                nrows: int | None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """One pandas read; ragged lines are skipped and returned as (line number, pandas' reason)."""
+    import pandas as pd
+
     source = (lambda: io.BytesIO(data)) if isinstance(data, bytes) else (lambda: data)
     na: dict = {}
     if str_columns:  # text columns keep 'NA', 'null', 'None', 'nan' as text; the others read them as missing

@@ -1,0 +1,206 @@
+"""The cell-level questions the import asks of a column, for a pandas column or an Arrow one, as numpy arrays.
+
+:mod:`atlas_viz.runs.importer` checks a table through these functions only, so one implementation of every
+check serves both a pandas frame (small or odd files, Parquet, frames) and an Arrow table (a large clean CSV,
+read and stored without pandas). Each question is answered by Arrow where its answer is the same as
+pandas'; anything else (text in a numeric column, unusual types) is handed to the pandas version, so the two
+never disagree: the tests import the same tables both ways and compare.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+Table = Any
+"""A pandas DataFrame or a pyarrow Table."""
+SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+         "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+"""Every character for which ``str.isspace()`` is true (a test checks it against Python's own)."""
+_BLANK_RE = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACE) + "]*$"
+"""Text that Python's ``str.strip()`` empties, as an RE2 pattern (Arrow's own trim knows other spaces)."""
+
+
+def is_arrow(obj: object) -> bool:
+    return type(obj).__module__.startswith("pyarrow")
+
+
+def names(table: Table) -> list[str]:
+    return list(table.column_names) if is_arrow(table) else [str(c) for c in table.columns]
+
+
+def has(table: Table, name: str | None) -> bool:
+    return name is not None and name in names(table)
+
+
+def column(table: Table, name: str):
+    return table.column(name) if is_arrow(table) else table[name]
+
+
+def _kind(col) -> str:
+    """'text', 'int', 'float', 'bool', 'null' for an Arrow column of that type, else 'other'."""
+    import pyarrow as pa
+
+    t = col.type
+    for kind, test in (("text", pa.types.is_string), ("text", pa.types.is_large_string), ("int", pa.types.is_integer),
+                       ("float", pa.types.is_floating), ("bool", pa.types.is_boolean), ("null", pa.types.is_null)):
+        if test(t):
+            return kind
+    return "other"
+
+
+def blank(col) -> np.ndarray:
+    """Cells that are empty: missing, or text of only spaces."""
+    if not is_arrow(col):
+        return _blank_pandas(col)
+    import pyarrow.compute as pc
+
+    kind = _kind(col)
+    if kind == "text":
+        return _np_bool(pc.fill_null(pc.match_substring_regex(col, _BLANK_RE), True))
+    if kind == "float":
+        return _np_bool(pc.fill_null(pc.is_nan(col), True))
+    if kind in ("int", "bool", "null"):
+        return _np_bool(pc.is_null(col))
+    return _blank_pandas(col.to_pandas())
+
+
+def _blank_pandas(col: pd.Series) -> np.ndarray:
+    import pandas as pd
+
+    out = col.isna().to_numpy().copy()
+    if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        text = col[~out]
+        if len(text):
+            stripped = text.astype(str).str.strip()
+            out[np.flatnonzero(~out)[(stripped == "").to_numpy()]] = True
+    return out
+
+
+def numbers(col) -> np.ndarray:
+    """Each cell as a float: NaN where empty or not a number (booleans are not numbers)."""
+    if is_arrow(col):
+        kind = _kind(col)
+        if kind in ("bool", "null"):
+            return np.full(len(col), np.nan)
+        if kind in ("int", "float"):
+            import pyarrow as pa
+
+            return col.cast(pa.float64()).to_numpy().astype(float, copy=False)
+        col = col.to_pandas()
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(col):
+        return np.full(len(col), np.nan)
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(col.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def factorize(col) -> tuple[np.ndarray, list]:
+    """(code per cell, -1 where missing; the distinct values as Python objects)."""
+    if is_arrow(col) and _kind(col) in ("text", "int", "float", "bool"):
+        import pyarrow.compute as pc
+
+        enc = pc.dictionary_encode(col.combine_chunks() if hasattr(col, "combine_chunks") else col)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, enc.dictionary.to_pylist()
+    import pandas as pd
+
+    codes, uniques = pd.factorize(col.to_pandas() if is_arrow(col) else col, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
+def values(col):
+    """Something indexable by row giving each cell as a plain Python value (for messages)."""
+    return _ArrowValues(col) if is_arrow(col) else col
+
+
+class _ArrowValues:
+    def __init__(self, col):
+        self.col = col
+
+    def __getitem__(self, i: int) -> object:
+        return self.col[int(i)].as_py()
+
+
+def id_text(col, empty: np.ndarray):
+    """Ids as text: text as it is, integers (also floats that are all integers) without a decimal point."""
+    if is_arrow(col):
+        import pyarrow as pa
+
+        kind = _kind(col)
+        if kind == "text":
+            return col
+        if kind == "int":
+            return col.cast(pa.string())
+        return pa.array(id_text(col.to_pandas(), empty), type=pa.string())
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(col) and _integral(col.to_numpy()[~empty]):
+        col = col.where(~empty, 0).astype(np.int64)  # integer ids with an empty cell were read as floats
+    return col if pd.api.types.is_string_dtype(col) else col.astype(str)
+
+
+def _integral(x: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1) == 0))
+
+
+def id_at(ids, i: int) -> object:
+    return ids[int(i)].as_py() if is_arrow(ids) else ids.iloc[int(i)]
+
+
+def first_rows(ids, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows`` (ascending), the first of ``rows`` holding the same id.
+
+    Text held by Arrow is sorted by Arrow (a third of the time of hashing a million distinct strings);
+    anything else is factorized.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if is_arrow(ids):
+        arr = ids.take(pa.array(rows)) if len(rows) < len(ids) else ids
+    else:
+        import pandas as pd
+
+        sub = ids.iloc[rows] if len(rows) < len(ids) else ids
+        arrow_text = isinstance(sub.dtype, pd.StringDtype) and sub.dtype.storage == "pyarrow"
+        arr = pa.array(sub.array) if arrow_text else None
+        if arr is None:
+            codes, _ = pd.factorize(sub)
+            _, first_of_code = np.unique(codes, return_index=True)
+            return rows[first_of_code[codes]]
+    if not len(arr):
+        return rows
+    arr = arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
+    order = pc.sort_indices(arr).to_numpy()
+    ordered = arr.take(order)
+    repeats = pc.fill_null(pc.equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
+    if not repeats.any():  # unique ids, the usual case
+        return rows
+    starts = np.flatnonzero(np.r_[True, ~repeats])
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
+    first_pos = np.empty(len(order), dtype=np.int64)
+    first_pos[order] = np.minimum.reduceat(order, starts)[group]
+    return rows[first_pos]
+
+
+def _np_bool(arr) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def category_key(u: object) -> str | None:
+    """A distinct cell value as the text a mapping's ``values`` keys it by; None for a missing value."""
+    if u is None or (isinstance(u, (float, np.floating)) and u != u):
+        return None
+    if isinstance(u, (bool, np.bool_)):
+        return str(bool(u)).lower()
+    if isinstance(u, (float, np.floating)) and float(u).is_integer():
+        return str(int(u))
+    return str(u).strip()
+

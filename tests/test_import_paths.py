@@ -1,0 +1,111 @@
+"""A large clean CSV is read, checked and stored with Arrow only; every other table through pandas. Both paths
+run the same checks (atlas_viz.runs.columns answers each cell question for either) and must agree exactly."""
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from atlas_viz.runs import columns, tables
+from atlas_viz.runs.disk import save_runs
+from atlas_viz.runs.importer import import_table
+from atlas_viz.runs.mapping import parse_mapping
+
+MAPPING = {
+    "source": {"name": "paths", "license": "MIT"},
+    "id": "run_id",
+    "axes": {"task": {"value": "tabular"}, "architecture": {"value": "mlp"}, "width": {"column": "width"},
+             "optimizer": {"column": "optimizer", "values": {"adam": "adaptive", "sgd": "sgd", "1": "sgd"}},
+             "learning_rate": {"column": "lr"}, "data_regime": {"column": "n", "per": "p"}},
+    "metrics": ["val_acc", "test_loss"],
+}
+CELLS = {
+    "run_id": ["r{i}", "r{i}", "r{i}", "r{i}", "NA", "007", "", " ", "r1", "dup"],
+    "width": ["64", "128", "1024", "", "wide", "-3", "inf", "1e9", " 32", "nan"],
+    "optimizer": ["adam", "sgd", "adam", "", "rmsprop", "NA", "1", " sgd ", "Adam", "null"],
+    "lr": ["0.001", "0.1", "0.01", "", "fast", "-1", "1e-5", "inf", "0.003", "NA"],
+    "n": ["1000", "50", "", "x", "0", "1e6", "10", "-5", "100", "7"],
+    "p": ["100", "100", "10", "0", "", "y", "1e3", "5", "inf", "100"],
+    "val_acc": ["0.9", "0.5", "", "high", "inf", "0.1", "NA", "0", "1", "-0.5"],
+    "test_loss": ["0.3", "", "0.2", "0.1", "nan", "1e3", "x", "0.4", "0.5", "2"],
+    "seed": ["1", "2", "", "x", "3", "NA", "4", "5", "6", "7"],
+    "note": ["a", "", "NA", "b c", "null", "é", " ", "x", "y", "z"],
+}
+
+
+def random_table(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    cols = list(CELLS)
+    lines = [",".join(cols)]
+    for i in range(n):
+        row = [CELLS[c][0 if rng.random() < 0.5 else int(rng.integers(0, 10))].format(i=i) for c in cols]
+        lines.append(",".join(row))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def mapping(axes):
+    m, problems = parse_mapping(MAPPING, "m.yaml", axes)
+    assert not problems, problems
+    return m
+
+
+def both(data: bytes, mapping, axes, monkeypatch, categorical=True):
+    monkeypatch.setattr(tables, "FAST_CSV_BYTES", 1 << 40)
+    slow = import_table(data, mapping, axes, "t.csv", categorical=categorical)
+    monkeypatch.setattr(tables, "FAST_CSV_BYTES", 0)
+    fast = import_table(data, mapping, axes, "t.csv", categorical=categorical)
+    return slow, fast
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_both_paths_report_and_keep_the_same_rows(seed, mapping, axes, monkeypatch):
+    data = random_table(seed)
+    slow, fast = both(data, mapping, axes, monkeypatch, categorical=seed % 2 == 0)
+    assert columns.is_arrow(fast.stored) and not columns.is_arrow(slow.stored)
+    assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
+    assert (fast.rows_read, fast.rows_imported) == (slow.rows_read, slow.rows_imported)
+    pd.testing.assert_frame_equal(fast.table, slow.table, check_dtype=False)
+    for a, b in zip(fast.table.dtypes, slow.table.dtypes):
+        assert a.kind == b.kind or str(a) == str(b) or {a.kind, b.kind} <= {"i", "f"}, (a, b)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_both_paths_store_tables_that_read_back_alike(seed, mapping, axes, monkeypatch, tmp_path):
+    slow, fast = both(random_table(100 + seed), mapping, axes, monkeypatch)
+    if not slow.rows_imported:
+        return
+    save_runs(tmp_path, "slow", slow.table, {"name": "slow"})
+    save_runs(tmp_path, "fast", fast.stored, {"name": "fast"}, unique_ids=True)
+    a = pd.read_parquet(tmp_path / "runs" / "fast" / "runs.parquet")
+    b = pd.read_parquet(tmp_path / "runs" / "slow" / "runs.parquet")
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    schema = pq.read_schema(tmp_path / "runs" / "fast" / "runs.parquet")
+    assert str(schema.field("width").type) == str(pq.read_schema(tmp_path / "runs" / "slow" / "runs.parquet")
+                                                  .field("width").type)
+
+
+def test_the_blank_pattern_holds_every_space_python_strips():
+    assert columns.SPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+def test_import_runs_loads_neither_the_catalogue_nor_the_run_store(tmp_path, data_dir):
+    import subprocess
+
+    csv = tmp_path / "t.csv"
+    csv.write_bytes(b"run_id,width,optimizer,lr,val_acc,test_loss\n" +
+                    b"".join(b"r%d,64,adam,0.001,0.9,0.3\n" % i for i in range(20)))
+    (tmp_path / "m.yaml").write_text(
+        "source: {name: t}\nid: run_id\naxes:\n  task: {value: tabular}\n  architecture: {value: mlp}\n"
+        "  width: {column: width}\n  optimizer: {column: optimizer, values: {adam: adaptive}}\n"
+        "  learning_rate: {column: lr}\nmetrics: [val_acc, test_loss]\n")
+    code = ("import sys; from atlas_viz.runs import tables; tables.FAST_CSV_BYTES = 0\n"
+            "from atlas_viz.cli.main import main; rc = main(sys.argv[1:])\n"
+            "extra = [m for m in ('atlas_viz.catalogue', 'atlas_viz.runs.store', 'atlas_viz.cli.export') if m in sys.modules]\n"
+            "print(extra or 'ok', rc)")
+    out = subprocess.run([sys.executable, "-c", code, "import-runs", str(csv), "--mapping", str(tmp_path / "m.yaml"),
+                          "--data", str(data_dir), "--name", "t"], capture_output=True, text=True)
+    assert out.stdout.strip().endswith("ok 0"), out.stdout + out.stderr
+    assert len(pd.read_parquet(data_dir / "runs" / "t" / "runs.parquet")) == 20
