@@ -143,3 +143,36 @@ def test_a_new_process_opens_the_expeditions_view_from_kept_data_without_reading
     assert "gamma2022_law" in at.dataframe[0].value.to_string()  # the ranking names the checked prediction
     run("runs")
     assert reads == [1]                                        # the runs view reads them, once
+
+
+def test_result_positions_are_kept_by_what_they_read(data):
+    from atlas_viz.coverage.regions import POSITIONS, kept_result_positions, result_positions
+
+    atlas = load_atlas(data)
+    res, masks, terrain = atlas.catalog.results, atlas.masks, atlas.terrain
+    placed = result_positions(res, masks, terrain)
+    before = len(list(POSITIONS.folder.glob("*.json")))  # load_atlas kept these positions already
+    pd.testing.assert_frame_equal(kept_result_positions(res, masks, terrain), placed)
+    fewer = masks.copy()
+    fewer[0, np.flatnonzero(fewer[0])[1:]] = False                       # a region shrinks: placed afresh
+    pd.testing.assert_frame_equal(kept_result_positions(res, fewer, terrain), result_positions(res, fewer, terrain))
+    assert len(list(POSITIONS.folder.glob("*.json"))) == before + 1
+
+
+def test_painted_images_are_kept_per_input_and_pruned(data):
+    from atlas_viz.figures.raster import IMAGES, Painter
+
+    terrain = load_atlas(data).terrain
+    painter = Painter(terrain, pixels=200)
+    level = np.random.default_rng(2).integers(0, 4, len(terrain)).astype(np.uint8)
+    mask = np.zeros(len(terrain), dtype=bool)
+    mask[:50] = True
+    fresh = [painter._paint(level, None, False), painter._paint(level, mask, True), painter._paint(None, None, False)]
+    kept = [painter.paint(level), painter.paint(level, highlight=mask, dim=True), painter.paint(None)]
+    again = [painter.paint(level), painter.paint(level, highlight=mask, dim=True), painter.paint(None)]
+    assert kept == fresh and again == fresh and len({r.uri for r in fresh}) == 3
+    other = level.copy()
+    other[0] = (other[0] + 1) % 4
+    assert painter.paint(other) == painter._paint(other, None, False)   # one cell's level differs: a new image
+    IMAGES.prune(2)
+    assert len(list(IMAGES.folder.glob("*.json"))) == 2

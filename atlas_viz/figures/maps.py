@@ -39,7 +39,7 @@ def _cut(text: object, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
 
 
-def result_hover(row: pd.Series) -> str:
+def result_hover(row: pd.Series | dict) -> str:
     """A result's hover label: kind, id, the claim (cut to ``HOVER_CLAIM`` characters), who and when, and the
     title; the detail panel has the rest (a shorter label is fewer bytes sent on every filter change)."""
     cite = f"{_cut(row['authors'], 60)} ({row['year']})"
@@ -236,7 +236,7 @@ HOVER = "hover"
 
 def with_result_hover(results: pd.DataFrame) -> pd.DataFrame:
     """Results with their hover text precomputed (a new frame)."""
-    return results.assign(**{HOVER: [result_hover(r) for _, r in results.iterrows()]})
+    return results.assign(**{HOVER: [result_hover(r) for r in results.to_dict("records")]})
 
 
 def with_run_hover(runs: pd.DataFrame, up_to: int = 50_000) -> pd.DataFrame:

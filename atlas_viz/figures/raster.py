@@ -8,13 +8,15 @@ common level of the cells near it, and every cell is a small darker dot on top.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
 from atlas_viz.figures.land import box_mean, kept_land_shape, mask_outlines, smooth_loop
+from atlas_viz.io.derived import DerivedStore
 
 # RGB per coverage level: fog grey, sand, light green, green (the dots of cells; land is a lighter tint).
 LEVEL_RGB = np.array([
@@ -31,6 +33,10 @@ COAST_RGB = np.array([96, 110, 124], dtype=np.uint8)
 HEAT_RGB = np.array([  # results claiming a cell: none, then six classes of rising counts (YlOrRd-like)
     [226, 226, 220], [255, 237, 160], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38], [110, 0, 40],
 ], dtype=np.uint8)
+IMAGES = DerivedStore("fog_images", 1)
+"""Painted images kept by a hash of the painter and its input (bump when painting changes)."""
+KEEP_IMAGES = 400
+"""At most this many kept images (40-80 KB each): the default map and the filter sets last used."""
 FILL_PX = 23  # a land pixel takes the best level of the cells within this box (pixels, odd)
 
 # Palette slots: 0 sea (transparent), then shelf, coast, plain land, highlight, 4 fills, 4 dots, heat classes.
@@ -97,6 +103,8 @@ class Painter:
         self.shape = kept_land_shape(occupied.reshape(self.h, self.w))
         self._half = (iy // 2) * (-(-self.w // 2)) + ix // 2  # each cell's pixel on the half-size grid
         self._land = self.shape.land.ravel()
+        self._signature = hashlib.sha256(self.centre.tobytes() + np.packbits(self._land).tobytes()
+                                         + repr((self.w, self.h, self.x0, self.y1, dot)).encode()).hexdigest()
 
     def _base(self) -> np.ndarray:
         """Sea, shelf, plain land and coast."""
@@ -136,6 +144,28 @@ class Painter:
 
         ``highlight``: cells drawn red on top. ``dim``: everything washed out, to lay a region over it.
         """
+        key = self._image_key(level, highlight, dim)
+        kept = IMAGES.load(key)
+        if kept is not None:
+            try:
+                return Raster(**kept[0])
+            except TypeError:
+                pass
+        raster = self._paint(level, highlight, dim)
+        IMAGES.keep(key, asdict(raster), max_entries=KEEP_IMAGES)
+        return raster
+
+    def _image_key(self, level: np.ndarray | None, highlight: np.ndarray | None, dim: bool) -> str:
+        """The kept image of this painter for these inputs (painting takes ~0.1 s: a new process's first map
+        and every filter set seen before are read back instead)."""
+        h = hashlib.sha256()
+        for part in (None if level is None else np.asarray(level, dtype=np.uint8).tobytes(),
+                     None if highlight is None else np.packbits(np.asarray(highlight, dtype=bool)).tobytes(),
+                     bytes([bool(dim)])):
+            h.update(b"none;" if part is None else f"{len(part)}:".encode() + part)
+        return IMAGES.key(None, self._signature, h.hexdigest())
+
+    def _paint(self, level: np.ndarray | None, highlight: np.ndarray | None, dim: bool) -> Raster:
         if level is None:
             grid = self._base()
         else:

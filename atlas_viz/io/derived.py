@@ -50,8 +50,10 @@ class DerivedStore:
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             return None
 
-    def keep(self, key: str, record: object, arrays: dict[str, np.ndarray] | None = None) -> bool:
-        """Keep a record (and arrays); never fails: a cache that cannot be written is only slower next time."""
+    def keep(self, key: str, record: object, arrays: dict[str, np.ndarray] | None = None,
+             max_entries: int | None = None) -> bool:
+        """Keep a record (and arrays); never fails: a cache that cannot be written is only slower next time.
+        With ``max_entries``, the least recently written entries beyond it are removed."""
         try:
             text = json.dumps(record, ensure_ascii=False, allow_nan=True).encode("utf-8")
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,24 @@ class DerivedStore:
                 np.savez_compressed(buf, **arrays)
                 atomic_write(self.folder / f"{key}.npz", lambda fh: fh.write(buf.getvalue()), durable=False)
             atomic_write(self.folder / f"{key}.json", lambda fh: fh.write(text), durable=False)
-            return True
         except (OSError, TypeError, ValueError):
             return False
+        if max_entries is not None:
+            self.prune(max_entries)
+        return True
+
+    def prune(self, max_entries: int) -> None:
+        """Remove the oldest entries beyond ``max_entries`` (by modification time); a file another process
+        removed first is skipped."""
+        entries = []
+        for f in self.folder.glob("*.json"):
+            try:
+                entries.append((f.stat().st_mtime_ns, f))
+            except OSError:
+                continue
+        for _, f in sorted(entries, reverse=True)[max_entries:]:
+            for old in (f, f.with_suffix(".npz")):
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
