@@ -109,3 +109,17 @@ def test_import_runs_loads_neither_the_catalogue_nor_the_run_store(tmp_path, dat
                           "--data", str(data_dir), "--name", "t"], capture_output=True, text=True)
     assert out.stdout.strip().endswith("ok 0"), out.stdout + out.stderr
     assert len(pd.read_parquet(data_dir / "runs" / "t" / "runs.parquet")) == 20
+
+
+def test_each_subcommand_is_registered_by_the_module_the_cli_names_for_it():
+    from atlas_viz.cli import main as cli
+
+    class Parser:
+        def __getattr__(self, name):  # add_argument, set_defaults, groups: all accepted
+            return lambda *a, **k: self
+
+    for module in set(cli.SUBCOMMANDS.values()):
+        seen = []
+        cli._register(module, lambda name, func, help_: seen.append(name) or Parser())
+        assert sorted(seen) == sorted(c for c, m in cli.SUBCOMMANDS.items() if m == module)
+    assert cli._wanted(["import-runs", "x.csv"]) == ["runs"] and len(cli._wanted(["--help"])) > 1

@@ -68,6 +68,34 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+SUBCOMMANDS = {"add-result": "contribute", "import-runs": "runs", "compact-runs": "runs", "export": "export",
+               "expeditions": "expeditions", "expedition": "expeditions", "check": "checks", "search": "search"}
+"""The module under ``atlas_viz.cli`` that registers each subcommand: a command line naming one of them imports
+only that module (``export`` and ``expeditions`` pull in pandas and the catalogue, which ``import-runs`` of a
+million rows does not need); any other command line (help, a typo) registers every module."""
+
+
+def _register(module: str, add) -> None:
+    import importlib
+
+    mod = importlib.import_module(f"atlas_viz.cli.{module}")
+    if module == "runs":
+        mod.add_import_runs(add)
+    elif module == "expeditions":
+        mod.register(add, _progress)
+    else:
+        mod.register(add)
+
+
+def _wanted(argv: list[str] | None) -> list[str]:
+    """The modules to register for this command line (see :data:`SUBCOMMANDS`)."""
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first in SUBCOMMANDS and "-h" not in args[:args.index(first)] and "--help" not in args[:args.index(first)]:
+        return [SUBCOMMANDS[first]]
+    return list(dict.fromkeys(SUBCOMMANDS.values()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m atlas_viz", description="Atlas of deep learning tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,18 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if the cache matches the axes")
     p = add("schema", cmd_schema, "Write the JSON Schema of a results file (DATA/results.schema.json).")
     p.add_argument("--out", default=None, help="where to write it")
-    from atlas_viz.cli.contribute import register as register_add_result
-    register_add_result(add)
-    from atlas_viz.cli.runs import add_import_runs
-    add_import_runs(add)
-    from atlas_viz.cli.export import register as register_export
-    register_export(add)
-    from atlas_viz.cli.expeditions import register as register_expeditions
-    register_expeditions(add, _progress)
-    from atlas_viz.cli.checks import register as register_check
-    register_check(add)
-    from atlas_viz.cli.search import register as register_search
-    register_search(add)
+    for module in _wanted(argv):
+        _register(module, add)
     args = parser.parse_args(argv)
     args.data = data_dir(args.data)
     try:
