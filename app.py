@@ -28,7 +28,7 @@ from atlas_viz.core.names import MAP_TYPES
 from atlas_viz.io.paths import data_dir
 from atlas_viz.core.problems import DataError
 from atlas_viz.figures.raster import Painter, Raster
-from atlas_viz.runs.store import RunSet, load_observations
+from atlas_viz.runs.store import RunSet, load_observations, metric_columns
 from atlas_viz.runs.summary import RunSummary, kept_summary, summarise
 from atlas_viz.terrain.layout import build_layout, continent_labels
 from views.catalogue_view import catalogue_view
@@ -81,7 +81,7 @@ def get_run_summary(path: str, run_key: str, _atlas: Atlas) -> RunSummary:
     """What coverage and the expeditions need of the runs: kept on disk, so a new process reads no run."""
     def compute() -> RunSummary:
         runset, placed, observed = get_runs(path, run_key, _atlas)
-        return summarise(placed, observed, runset.problems)
+        return summarise(placed, observed, runset.problems, metric_columns(placed, runset.sources))
     return kept_summary(path, run_key, compute)
 
 

@@ -83,7 +83,7 @@ def test_the_run_summary_round_trips_pairs_counts_and_problems(data):
     atlas = load_atlas(data)
     runset, placed, observed = load_observations(data, atlas.axes, atlas.terrain)
     problem = Problem("runs/lm/runs.parquet", "row 3", "width", "unknown value 'huge'")
-    summary = summarise(placed, observed, [problem])
+    summary = summarise(placed, observed, [problem], ["test_loss", "not_a_column"])
     calls = []
 
     def compute() -> RunSummary:
@@ -93,6 +93,8 @@ def test_the_run_summary_round_trips_pairs_counts_and_problems(data):
     back = kept_summary(data, "t-r", compute)
     assert calls == [1] and back.runs == 30 and back.problems == (problem,)
     pd.testing.assert_frame_equal(back.observed, summary.observed, check_dtype=False)
+    assert back.metrics == ("test_loss",) and back.groups["count"].sum() == 30
+    pd.testing.assert_frame_equal(back.groups, summary.groups, check_dtype=False)
     empty = summarise(placed.iloc[:0], observed.iloc[:0], [])
     assert kept_summary(data, "none", lambda: empty).observed.empty
     assert kept_summary(data, "none", lambda: pytest.fail("read from disk")).runs == 0
@@ -176,3 +178,32 @@ def test_painted_images_are_kept_per_input_and_pruned(data):
     assert painter.paint(other) == painter._paint(other, None, False)   # one cell's level differs: a new image
     IMAGES.prune(2)
     assert len(list(IMAGES.folder.glob("*.json"))) == 2
+
+
+def test_cells_counted_from_the_summary_match_the_runs_filtered_one_by_one():
+    """The map's runs layer from the kept summary equals filtering the placed runs (unknown values pass) and
+    counting them per cell, for random axis filters over the bundled runs."""
+    from conftest import BUNDLED
+
+    from atlas_viz.catalogue.filters import Filters, filter_runs
+    from atlas_viz.runs.store import metric_columns
+    from atlas_viz.runs.summary import aggregate_cells
+
+    atlas = load_atlas(BUNDLED)
+    runset, placed, observed = load_observations(BUNDLED, atlas.axes, atlas.terrain)
+    assert (placed["imputed"] != "").any()                     # some runs have unknown axes: the hard case
+    metrics = metric_columns(placed, runset.sources)
+    summary = summarise(placed, observed, runset.problems, metrics)
+    rng = np.random.default_rng(3)
+    for trial in range(12):
+        flt = Filters()
+        for ax in rng.choice(atlas.axes.names, size=rng.integers(0, 3), replace=False):
+            names = atlas.axes[ax].value_names
+            flt.axes[ax] = tuple(rng.choice(names, size=rng.integers(1, len(names) + 1), replace=False))
+        metric = metrics[trial % len(metrics)]
+        cells = aggregate_cells(summary, atlas.axes, atlas.terrain, flt.axes, metric)
+        visible = filter_runs(placed, flt)
+        grp = visible.groupby("cell")
+        assert cells["cell"].tolist() == sorted(grp.groups) and cells["count"].tolist() == grp.size().tolist()
+        assert np.allclose(cells["mean"], pd.to_numeric(grp[metric].mean()), equal_nan=True)
+        assert np.allclose(cells[["x", "y"]], atlas.terrain[["x", "y"]].to_numpy()[cells["cell"]])

@@ -11,7 +11,7 @@ from atlas_viz.coverage.regions import claims_per_cell, relation_segments, zoom_
 from atlas_viz.figures.evidence import add_verdict_rings
 from atlas_viz.figures.maps import map_figure, shares_figure
 from atlas_viz.figures.raster import Raster, heat_edges
-from atlas_viz.runs.store import aggregate_runs, metric_columns
+from atlas_viz.runs.summary import aggregate_cells
 
 from .context import ViewContext
 from .detail import show_detail
@@ -61,12 +61,14 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         if ss.get("layer_relations"):
             rel = relation_segments(drawn)
             rel = rel[(rel["source"] == selected) | (rel["target"] == selected)]
-    runs_layer, run_color = None, None
-    if ss.get("layer_runs") and len(ctx.runs):
-        metrics = metric_columns(ctx.runs, ctx.runset.sources)
-        run_color = st.sidebar.selectbox("Colour runs by", ["(none)"] + metrics, key="run_metric")
+    runs_layer, run_color, n_runs = None, None, 0
+    if ss.get("layer_runs") and ctx.summary.runs:
+        run_color = st.sidebar.selectbox("Colour runs by", ["(none)", *ctx.summary.metrics], key="run_metric")
         run_color = None if run_color == "(none)" else run_color
-        runs_layer = (aggregate_runs(ctx.runs, run_color) if len(ctx.runs) > RUNS_ONE_BY_ONE else ctx.runs)
+        # counted per cell from the kept summary: the runs themselves are read only to draw a few one by one
+        cells = aggregate_cells(ctx.summary, atlas.axes, atlas.terrain, ctx.filters.axes, run_color)
+        n_runs = int(cells["count"].sum())
+        runs_layer = cells if n_runs > RUNS_ONE_BY_ONE else ctx.runs if n_runs else None
     raster, heat = _terrain(ctx, drawn, selected, fog, dimmed)
     hits = [h for h in ss.get("search_hits", []) if h in set(drawn["id"])]
     fig = map_figure(raster, shown, labels=labels if ss.get("layer_labels") else None, regions=regions,
@@ -87,8 +89,8 @@ def map_view(ctx: ViewContext, level, labels: pd.DataFrame | None, fog_obs: tupl
         if (len(picked) > 1) != st.session_state.get("_picked_many", False):
             st.session_state["_picked_many"] = len(picked) > 1
             st.rerun()
-        per_cell = (f" {len(ctx.runs):,} runs are drawn as one marker per cell (size: number of runs)."
-                    if runs_layer is not None and len(ctx.runs) > RUNS_ONE_BY_ONE else "")
+        per_cell = (f" {n_runs:,} runs are drawn as one marker per cell (size: number of runs)."
+                    if n_runs > RUNS_ONE_BY_ONE else "")
         st.caption("Click a marker to read the result, its citation and its region of validity; use the box or "
                    "lasso tool (top right of the map) to list several." + per_cell)
         with st.expander("How to read this map", expanded=False):
