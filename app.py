@@ -4,6 +4,7 @@ Run with `streamlit run app.py` (data: --data DIR after `--`, or $ATLAS_DATA, el
 """
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 
@@ -31,18 +32,20 @@ from atlas_viz.figures.raster import Painter, Raster
 from atlas_viz.runs.store import RunSet, load_observations, metric_columns
 from atlas_viz.runs.summary import RunSummary, kept_summary, summarise
 from atlas_viz.terrain.layout import build_layout, continent_labels
-from views.catalogue_view import catalogue_view
 from views.context import ViewContext
-from views.contribute_view import contribute_view
-from views.expeditions_view import expeditions_view
 from views.map_view import map_view
-from views.phase_view import phase_view
-from views.runs_view import runs_view
 from views.sidebar import sidebar
 from views.state import current_filters, init_state, sync_query
 
-VIEW_FUNCS = {"phase": phase_view, "catalogue": catalogue_view,
-              "runs": runs_view, "contribute": contribute_view}
+VIEW_MODULES = {"phase": "phase_view", "catalogue": "catalogue_view", "runs": "runs_view",
+                "contribute": "contribute_view", "expeditions": "expeditions_view"}
+"""The views other than the map, imported when first shown (the first map does not wait for their modules)."""
+
+
+def view_function(view: str):
+    """The function drawing ``view`` (one of VIEW_MODULES), from its module ``views.<name>``."""
+    name = VIEW_MODULES[view]
+    return getattr(importlib.import_module(f"views.{name}"), name)
 
 st.set_page_config(page_title="Atlas of deep learning", page_icon="🗺️", layout="wide")
 # Static CSS (no user text): a tighter page top, so the coverage bar, the map and its legend fit above the fold.
@@ -240,9 +243,9 @@ def main() -> None:
     if view == "map":
         draw_map(ctx, summary.observed)
     elif view == "expeditions":
-        expeditions_view(ctx, *get_expeditions(str(DATA), fingerprint, run_key, atlas, checks, summary.observed))
+        view_function("expeditions")(ctx, *get_expeditions(str(DATA), fingerprint, run_key, atlas, checks, summary.observed))
     else:
-        VIEW_FUNCS[view](ctx)
+        view_function(view)(ctx)
     sidebar(atlas.axes, years, counts, side)
 
 main()
