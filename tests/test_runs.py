@@ -9,7 +9,7 @@ import pytest
 
 from atlas_viz.runs.mapping import parse_mapping, read_mapping
 from atlas_viz.runs.importer import MAX_REPORTED, import_table
-from atlas_viz.runs.store import AGGREGATE_ABOVE, aggregate_runs, load_runs, place_runs
+from atlas_viz.runs.store import load_runs, place_runs
 from atlas_viz.terrain.layout import cached_layout, terrain_frame
 
 from conftest import BUNDLED, ROOT
@@ -270,17 +270,6 @@ def test_save_load_round_trip_and_cli(tmp_path, data_dir, axes):
     from atlas_viz.cli.main import main                # the same command in this process: a table as mapping
     assert main(["import-runs", str(tmp_path / "t.csv"), "--mapping", str(tmp_path / "t.csv"),
                  "--data", str(data_dir)]) == 1
-
-
-def test_aggregation_switch(axes, terrain):
-    n = AGGREGATE_ABOVE + 1
-    runs = pd.DataFrame({"id": [f"s:{i}" for i in range(n)], "source": "s", "run_id": [str(i) for i in range(n)],
-                         "task": "tabular", "architecture": "mlp",
-                         "width": np.where(np.arange(n) % 2, "wide", "narrow"), "loss": np.arange(n, dtype=float)})
-    placed, _ = place_runs(runs, axes, terrain)
-    agg = aggregate_runs(placed, "loss")
-    assert len(agg) == 2 and agg["count"].sum() == n
-    assert np.isclose(agg["mean"].sum(), placed.groupby("cell")["loss"].mean().sum())
 
 
 def test_bundled_scan_bench_runs(axes):

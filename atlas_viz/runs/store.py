@@ -176,21 +176,6 @@ def load_observations(data_dir: Path | str, axes: Axes, terrain: pd.DataFrame) -
     return runset, placed, run_cells(placed, runset.sources)
 
 
-AGGREGATE_ABOVE = 5_000
-"""Above this many visible runs the map draws one marker per cell instead of one per run."""
-
-
-def aggregate_runs(placed: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
-    """One row per occupied cell: x, y (cell centre), count and the mean of ``metric``."""
-    if not len(placed):
-        return pd.DataFrame(columns=["cell", "x", "y", "count", "mean"])
-    grp = placed.groupby("cell", sort=True)
-    out = grp.agg(x=("x", "mean"), y=("y", "mean"), count=("id", "size")).reset_index()
-    if metric and metric in placed:
-        out["mean"] = grp[metric].mean().to_numpy()
-    return out
-
-
 def metric_columns(runs: pd.DataFrame, sources: dict[str, dict]) -> list[str]:
     """Metric columns present in the runs frame, in source order."""
     out: dict[str, None] = {}
