@@ -91,7 +91,7 @@ def test_the_blank_pattern_holds_every_space_python_strips():
     assert columns.SPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 
 
-def test_import_runs_loads_neither_the_catalogue_nor_the_run_store(tmp_path, data_dir):
+def test_import_runs_loads_neither_the_catalogue_nor_the_run_store_nor_pandas(tmp_path, data_dir):
     import subprocess
 
     csv = tmp_path / "t.csv"
@@ -103,7 +103,8 @@ def test_import_runs_loads_neither_the_catalogue_nor_the_run_store(tmp_path, dat
         "  learning_rate: {column: lr}\nmetrics: [val_acc, test_loss]\n")
     code = ("import sys; from atlas_viz.runs import tables; tables.FAST_CSV_BYTES = 0\n"
             "from atlas_viz.cli.main import main; rc = main(sys.argv[1:])\n"
-            "extra = [m for m in ('atlas_viz.catalogue', 'atlas_viz.runs.store', 'atlas_viz.cli.export') if m in sys.modules]\n"
+            "extra = [m for m in ('atlas_viz.catalogue', 'atlas_viz.runs.store', 'atlas_viz.cli.export', 'pandas') "
+            "if m in sys.modules]\n"
             "print(extra or 'ok', rc)")
     out = subprocess.run([sys.executable, "-c", code, "import-runs", str(csv), "--mapping", str(tmp_path / "m.yaml"),
                           "--data", str(data_dir), "--name", "t"], capture_output=True, text=True)
@@ -123,3 +124,51 @@ def test_each_subcommand_is_registered_by_the_module_the_cli_names_for_it():
         cli._register(module, lambda name, func, help_: seen.append(name) or Parser())
         assert sorted(seen) == sorted(c for c, m in cli.SUBCOMMANDS.items() if m == module)
     assert cli._wanted(["import-runs", "x.csv"]) == ["runs"] and len(cli._wanted(["--help"])) > 1
+
+
+@pytest.mark.parametrize("kind", ["int8", "int32", "int64", "uint64", "float32", "float64", "bool"])
+def test_arrow_numpy_conversions_without_pandas_match_pyarrows_own(kind):
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    x = (rng.random(37) > 0.5) if kind == "bool" else (rng.random(37) * 100).astype(kind)
+    mask = rng.random(37) < 0.3
+    arr = columns.from_numpy(x, mask)
+    assert arr.equals(pa.array(x, mask=mask))
+    assert columns.from_numpy(x).equals(pa.array(x))
+    fill = False if kind == "bool" else 7
+    for a in (arr, arr.slice(3, 20), arr.slice(9), pa.chunked_array([arr.slice(0, 5), arr.slice(5)]),
+              pa.chunked_array([], type=arr.type)):
+        want = a.to_numpy(zero_copy_only=False) if not a.null_count else \
+            pc_fill(a, fill).to_numpy(zero_copy_only=False)
+        got = columns.to_numpy(a, fill=fill)
+        assert got.dtype == want.dtype and got.tolist() == want.tolist()
+    if kind.startswith("float"):
+        nan_filled = columns.to_numpy(arr)
+        assert np.array_equal(np.isnan(nan_filled), mask | np.isnan(x))
+    else:
+        with pytest.raises(ValueError):
+            columns.to_numpy(arr)
+
+
+def pc_fill(a, fill):
+    import pyarrow.compute as pc
+
+    return pc.fill_null(a, fill)
+
+
+def test_strings_builds_the_text_array_pyarrow_would():
+    import pyarrow as pa
+
+    values = ["a", None, "", "é ü", "NA", "x" * 300, None]
+    assert columns.strings(values).equals(pa.array(values, pa.string()))
+    assert columns.strings([]).equals(pa.array([], pa.string()))
+    assert columns.strings(("r1", "r2")).to_pylist() == ["r1", "r2"]
+
+
+def test_quotes_are_counted_in_a_file_and_in_bytes(tmp_path):
+    f = tmp_path / "q.csv"
+    for text in (b"a,b\n1,2\n", b'a,b\n"1,x",2\n', b'a,"b\n', b""):
+        f.write_bytes(text)
+        assert tables._quotes(f) == text.count(b'"') == tables._quotes(text)
+    assert tables._quotes(tmp_path / "missing.csv") == -1

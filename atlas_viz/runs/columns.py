@@ -29,6 +29,87 @@ def is_arrow(obj: object) -> bool:
     return type(obj).__module__.startswith("pyarrow")
 
 
+# pyarrow's own numpy conversions (Array.to_numpy, pa.array of a numpy array or a list, pa.scalar) ask its pandas
+# shim first, which imports pandas (~0.3 s); an import of a large clean CSV needs none of it, so the Arrow path
+# moves fixed-width columns between Arrow and numpy over their buffers with the three functions below.
+
+def to_numpy(arr, fill: object = None) -> np.ndarray:
+    """A fixed-width Arrow column (integers, floats, booleans; an Array or a ChunkedArray) as a numpy array,
+    without pandas. Missing cells become ``fill`` (NaN for floats when not given); read-only when no copy was
+    needed."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        if arr.num_chunks == 1:
+            return to_numpy(arr.chunk(0), fill)
+        parts = [to_numpy(c, fill) for c in arr.chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, _np_dtype(arr.type))
+    n, t = len(arr), arr.type
+    buffers = arr.buffers()
+    if pa.types.is_boolean(t):
+        out = _bits(buffers[1], arr.offset, n)
+    else:
+        dtype = _np_dtype(t)
+        out = np.frombuffer(buffers[1], dtype=dtype, count=n, offset=arr.offset * dtype.itemsize) if n else \
+            np.zeros(0, dtype)
+    if arr.null_count:
+        if fill is None:
+            if not pa.types.is_floating(t):
+                raise ValueError(f"a {t} column with missing cells needs a fill value")
+            fill = np.nan
+        out = np.where(_bits(buffers[0], arr.offset, n), out, np.asarray(fill).astype(out.dtype))
+    return out
+
+
+def _np_dtype(t) -> np.dtype:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(t):
+        return np.dtype(bool)
+    if pa.types.is_integer(t):
+        return np.dtype(f"{'u' if pa.types.is_unsigned_integer(t) else ''}int{t.bit_width}")
+    if pa.types.is_floating(t):
+        return np.dtype(f"float{t.bit_width}")
+    raise TypeError(f"not a fixed-width numeric type: {t}")
+
+
+def _bits(buf, offset: int, n: int) -> np.ndarray:
+    """``n`` bits of an Arrow bitmap from bit ``offset``, as booleans."""
+    raw = np.frombuffer(buf, dtype=np.uint8, count=(offset + n + 7) // 8)
+    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].astype(bool)
+
+
+def from_numpy(x: np.ndarray, mask: np.ndarray | None = None):
+    """A numeric (or boolean) numpy array as an Arrow array, ``mask`` marking missing cells; without pandas."""
+    import pyarrow as pa
+
+    x = np.ascontiguousarray(x)
+    validity = None
+    if mask is not None and mask.any():
+        validity = pa.py_buffer(np.packbits(~np.asarray(mask, dtype=bool), bitorder="little"))
+    if x.dtype == bool:
+        data = pa.py_buffer(np.packbits(x, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), len(x), [validity, data])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(x.dtype), len(x), [validity, pa.py_buffer(x)])
+
+
+def strings(values) -> Any:
+    """An Arrow text array of Python strings (None is missing), without pandas."""
+    import pyarrow as pa
+
+    values = list(values)
+    missing = np.array([v is None for v in values], dtype=bool)
+    encoded = [b"" if v is None else str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    large = offsets[-1] >= 2 ** 31
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+    arr = pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(values),
+                                [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)),
+                                 pa.py_buffer(b"".join(encoded))])
+    return arr
+
+
 def names(table: Table) -> list[str]:
     return list(table.column_names) if is_arrow(table) else [str(c) for c in table.columns]
 
@@ -61,9 +142,9 @@ def blank(col) -> np.ndarray:
 
     kind = _kind(col)
     if kind == "text":
-        return _np_bool(pc.fill_null(pc.match_substring_regex(col, _BLANK_RE), True))
+        return to_numpy(pc.match_substring_regex(col, _BLANK_RE), fill=True)
     if kind == "float":
-        return _np_bool(pc.fill_null(pc.is_nan(col), True))
+        return to_numpy(pc.is_nan(col), fill=True)
     if kind in ("int", "bool", "null"):
         return _np_bool(pc.is_null(col))
     return _blank_pandas(col.to_pandas())
@@ -90,7 +171,7 @@ def numbers(col) -> np.ndarray:
         if kind in ("int", "float"):
             import pyarrow as pa
 
-            return col.cast(pa.float64()).to_numpy().astype(float, copy=False)
+            return to_numpy(col.cast(pa.float64()))
         col = col.to_pandas()
     import pandas as pd
 
@@ -107,7 +188,7 @@ def factorize(col) -> tuple[np.ndarray, list]:
         import pyarrow.compute as pc
 
         enc = pc.dictionary_encode(col.combine_chunks() if hasattr(col, "combine_chunks") else col)
-        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = to_numpy(enc.indices, fill=-1).astype(np.int64)
         return codes, enc.dictionary.to_pylist()
     import pandas as pd
 
@@ -164,7 +245,7 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
     import pyarrow.compute as pc
 
     if is_arrow(ids):
-        arr = ids.take(pa.array(rows)) if len(rows) < len(ids) else ids
+        arr = ids.take(from_numpy(rows)) if len(rows) < len(ids) else ids
     else:
         import pandas as pd
 
@@ -178,9 +259,10 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
     if not len(arr):
         return rows
     arr = arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
-    order = pc.sort_indices(arr).to_numpy()
-    ordered = arr.take(order)
-    repeats = pc.fill_null(pc.equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
+    order_arrow = pc.sort_indices(arr)
+    order = to_numpy(order_arrow).astype(np.int64)
+    ordered = arr.take(order_arrow)
+    repeats = to_numpy(pc.equal(ordered[1:], ordered[:-1]), fill=False)
     if not repeats.any():  # unique ids, the usual case
         return rows
     starts = np.flatnonzero(np.r_[True, ~repeats])
@@ -191,7 +273,7 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
 
 
 def _np_bool(arr) -> np.ndarray:
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+    return to_numpy(arr, fill=False)
 
 
 def category_key(u: object) -> str | None:

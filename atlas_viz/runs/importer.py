@@ -329,16 +329,19 @@ def _output_arrow(df, mapping: Mapping, axes: Axes, codes: dict[str, np.ndarray]
     n = len(df)
     keep = np.flatnonzero(~bad)
     all_rows = len(keep) == n
-    take = (lambda a: a) if all_rows else (lambda a: a.take(pa.array(keep)))
-    out: dict[str, object] = {"run_id": take(pa.array(run_id) if isinstance(run_id, np.ndarray) else run_id)}
+    # arrays are made with columns.from_numpy and columns.strings: pa.array would import pandas
+    take = (lambda a: a) if all_rows else (lambda a: a.take(cols.from_numpy(keep)))
+    out: dict[str, object] = {"run_id": take(cols.strings(run_id.tolist()) if isinstance(run_id, np.ndarray)
+                                             else run_id)}
     for ax in axes.axes:
         c = codes.get(ax.name, np.full(n, -1, np.int64))
         c = c if all_rows else c[keep]
         width = np.int8 if len(ax.values) < 2 ** 7 else np.int16 if len(ax.values) < 2 ** 15 else np.int32
-        out[ax.name] = pa.DictionaryArray.from_arrays(pa.array(np.where(c >= 0, c, 0).astype(width), mask=c < 0),
-                                                      pa.array(list(ax.value_names), pa.string()))
+        out[ax.name] = pa.DictionaryArray.from_arrays(cols.from_numpy(np.where(c >= 0, c, 0).astype(width), c < 0),
+                                                      cols.strings(ax.value_names))
     for name, x in metrics.items():
-        out[name] = pa.array(x if all_rows else x[keep], from_pandas=True)
+        x = x if all_rows else x[keep]
+        out[name] = cols.from_numpy(x, np.isnan(x))
     for c in _config_names(df, mapping):
         out[CONFIG_PREFIX + c] = take(df.column(c))
     return pa.table(out)

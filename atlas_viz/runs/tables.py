@@ -7,6 +7,7 @@ reported with the line where the damage starts, and every line they cost is coun
 from __future__ import annotations
 
 import io
+import mmap
 import re
 import warnings
 from pathlib import Path
@@ -99,17 +100,25 @@ def _size(data: Path | bytes) -> int:
 
 
 def _quotes(data: Path | bytes) -> int:
-    """How many double quotes the text holds (counted in C, a file in 16 MB chunks); -1 if unreadable."""
+    """How many double quotes the text holds; -1 if unreadable. A file is mapped, not read: most large tables
+    hold no quote at all, which one search in C finds (~0.01 s for 80 MB), and only then are they counted."""
     if isinstance(data, bytes):
         return data.count(b'"')
-    count = 0
     try:
         with open(data, "rb") as fh:
-            for chunk in iter(lambda: fh.read(16 * 1024 * 1024), b""):
-                count += chunk.count(b'"')
+            try:
+                view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # an empty file, or one that cannot be mapped: read it in chunks
+                return sum(chunk.count(b'"') for chunk in iter(lambda: fh.read(16 * 1024 * 1024), b""))
+            with view:
+                if view.find(b'"') < 0:
+                    return 0
+                text = np.frombuffer(view, dtype=np.uint8)
+                count = int(np.count_nonzero(text == ord('"')))
+                del text  # the map closes only when no array holds it
+                return count
     except OSError:
         return -1
-    return count
 
 
 def _arrow_csv(data: Path | bytes, str_columns: list[str], head: bytes) -> pd.DataFrame | None:
@@ -147,12 +156,14 @@ def _arrow_table(data: Path | bytes, str_columns: list[str], head: bytes) -> pa.
         return None
     import pyarrow.compute as pc
 
-    na_words = pa.array(NA_TEXT, type=pa.string())
+    from atlas_viz.runs.columns import strings
+
+    na_words, missing = strings(NA_TEXT), pa.nulls(1, pa.string())[0]  # built without pandas (see columns)
     for i, f in enumerate(table.schema):  # text columns read their NA words as missing, as pandas does (ids not)
         if pa.types.is_string(f.type) and f.name not in str_columns:
             col = table.column(i)
-            table = table.set_column(i, f.name, pc.if_else(pc.is_in(col, value_set=na_words),
-                                                           pa.scalar(None, pa.string()), col))
+            table = table.set_column(i, f.name, pc.if_else(pc.is_in(col, value_set=na_words), missing,
+                                                           col))
         elif pa.types.is_null(f.type):
             table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))
     return table

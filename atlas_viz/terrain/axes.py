@@ -9,15 +9,29 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from atlas_viz.core.names import MAP_TYPES
 from atlas_viz.core.problems import DataError, Problem, expected_one_of, show_value
 from atlas_viz.core.text import pretty
 from atlas_viz.io.yamlio import read_yaml
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 AXIS_KINDS = ("nominal", "ordinal")
+
+
+def __getattr__(name: str):
+    # pandas is imported on first use, not with this module (an import of runs reads no frame); ``axes.pd``
+    # still works for code that took it from here
+    if name == "pd":
+        import pandas
+
+        return pandas
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,7 @@ class Axes:
         """The one grid index of the terrain: the cell id of every combination of value codes, shaped like the
         product of the axes (-1 where impossible). Built once per loaded axes and read-only; masks, gaps, the
         placement of runs and the import all read cells off it."""
-        index = product_index(self, cell_codes(self))
+        index = product_index(self, _cell_code_array(self))
         index.flags.writeable = False
         return index
 
@@ -322,12 +336,14 @@ def _parse_neighbours(raw: object, names: list[str], bad) -> tuple[tuple[str, st
     return tuple(pairs)
 
 
-def product_index(axes: Axes, codes: pd.DataFrame) -> np.ndarray:
+def product_index(axes: Axes, codes: pd.DataFrame | np.ndarray) -> np.ndarray:
     """Cell id of every combination of value codes, as an array shaped like the product of the axes
-    (-1 where the combination is impossible). ``codes`` has one column of value codes per axis, a row per cell."""
+    (-1 where the combination is impossible). ``codes`` has one column of value codes per axis, a row per cell
+    (a frame with a column per axis name, or an array with the axes in file order)."""
     sizes = tuple(len(a.values) for a in axes.axes)
     index = np.full(int(np.prod(sizes)), -1, dtype=np.int64)
-    index[np.ravel_multi_index(codes[list(axes.names)].to_numpy().astype(np.int64).T, sizes)] = np.arange(len(codes))
+    array = codes if isinstance(codes, np.ndarray) else codes[list(axes.names)].to_numpy()
+    index[np.ravel_multi_index(array.astype(np.int64).T, sizes)] = np.arange(len(codes))
     return index.reshape(sizes)
 
 
@@ -337,6 +353,16 @@ def cell_codes(axes: Axes) -> pd.DataFrame:
     The order is the product of the axes in file order, minus impossible
     combinations; the row number is the cell's id.
     """
+    import pandas as pd
+
+    cells = _cell_code_array(axes)
+    frame = pd.DataFrame({name: cells[:, i] for i, name in enumerate(axes.names)})
+    frame.index.name = "cell"
+    return frame
+
+
+def _cell_code_array(axes: Axes) -> np.ndarray:
+    """:func:`cell_codes` as an array (cells x axes, uint8), without pandas."""
     sizes = [len(a.values) for a in axes.axes]
     grids = np.indices(sizes, dtype=np.uint8).reshape(len(sizes), -1)
     keep = np.ones(grids.shape[1], dtype=bool)
@@ -348,13 +374,13 @@ def cell_codes(axes: Axes) -> pd.DataFrame:
         for ax, vals in rule.excludes.items():
             excluded |= np.isin(grids[axes.names.index(ax)], [axes[ax].code(v) for v in vals])
         keep &= ~(hit & excluded)
-    frame = pd.DataFrame({name: grids[i][keep] for i, name in enumerate(axes.names)})
-    frame.index.name = "cell"
-    return frame
+    return np.ascontiguousarray(grids[:, keep].T)
 
 
 def decode(axes: Axes, codes: pd.DataFrame) -> pd.DataFrame:
     """Replace value codes by value names (as categoricals) in a frame of codes."""
+    import pandas as pd
+
     out = codes.copy()
     for a in axes.axes:
         if a.name in out:
