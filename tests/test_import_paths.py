@@ -34,13 +34,19 @@ CELLS = {
 }
 
 
-def random_table(seed: int) -> bytes:
+def random_table(seed: int, quoted: bool = False) -> bytes:
+    """A small CSV of the cells above (with ``quoted``, some cells in quotes, and notes holding commas, quotes and
+    line breaks)."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 60))
     cols = list(CELLS)
     lines = [",".join(cols)]
     for i in range(n):
         row = [CELLS[c][0 if rng.random() < 0.5 else int(rng.integers(0, 10))].format(i=i) for c in cols]
+        if quoted:
+            row = [f'"{v}"' if rng.random() < 0.2 else v for v in row]
+            if rng.random() < 0.3:
+                row[-1] = rng.choice(['"a, b"', '"two\nlines"', '"say ""hi"""'])
         lines.append(",".join(row))
     return ("\n".join(lines) + "\n").encode()
 
@@ -70,6 +76,14 @@ def test_both_paths_report_and_keep_the_same_rows(seed, mapping, axes, monkeypat
     pd.testing.assert_frame_equal(fast.table, slow.table, check_dtype=False)
     for a, b in zip(fast.table.dtypes, slow.table.dtypes):
         assert a.kind == b.kind or str(a) == str(b) or {a.kind, b.kind} <= {"i", "f"}, (a, b)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_both_paths_agree_on_tables_with_quotes(seed, mapping, axes, monkeypatch):
+    slow, fast = both(random_table(200 + seed, quoted=True), mapping, axes, monkeypatch, categorical=seed % 2 == 0)
+    assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
+    assert (fast.rows_read, fast.rows_imported) == (slow.rows_read, slow.rows_imported)
+    pd.testing.assert_frame_equal(fast.table, slow.table, check_dtype=False)
 
 
 @pytest.mark.parametrize("seed", range(6))

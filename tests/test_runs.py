@@ -354,3 +354,17 @@ def test_cli_keeps_an_existing_source_unless_told_to_append_or_replace(tmp_path,
     assert main(["import-runs", str(tmp_path / "u.csv"), *args, "--replace"]) == 0
     assert list(read_source_table(data_dir, "hpo_sweep")["run_id"]) == ["r9"]
     assert main(["compact-runs", "nothing_here", "--data", str(data_dir)]) == 1
+
+
+def test_bin_codes_count_edges_as_a_search_would(axes):
+    from atlas_viz.terrain.axes import Axis, AxisValue
+
+    rng = np.random.default_rng(3)
+    wide = Axis("many", "", "ordinal", tuple(AxisValue(f"v{i}", "", bin=(float(i), float(i + 1))) for i in range(300)))
+    for axis in [*(a for a in axes.axes if a.binned), wide]:
+        edges, codes = axis._bin_table
+        x = np.r_[np.exp(rng.normal(0, 6, 5000)), -rng.random(50), edges, edges - 1e-12, np.nan, np.inf, -np.inf, 0.0]
+        k = np.searchsorted(edges, x, side="right")
+        k[np.isnan(x)] = 0
+        assert np.array_equal(axis.bin_codes(x), codes[k]), axis.name
+

@@ -139,13 +139,16 @@ def _arrow_table(data: Path | bytes, str_columns: list[str], head: bytes) -> pa.
     quotes = -1 if head.startswith(b"\xef\xbb\xbf") or head[:2] in (b"\xff\xfe", b"\xfe\xff") else _quotes(data)
     if quotes < 0 or quotes % 2:
         return None  # an odd number of quotes: one is never closed, which pyarrow would read to the end
+    # The reader reads NA words as missing itself, quoted or not, as pandas does: in text columns too
+    # (strings_can_be_null), which the id columns must not do (they keep 'NA' as text), so those are read again,
+    # alone, in the rare table where one holds an NA word or an empty cell.
     try:
-        table = pacsv.read_csv(  # without quotes no value holds a line break: blocks are then cut faster
-            io.BytesIO(data) if isinstance(data, bytes) else str(data),
-            parse_options=pacsv.ParseOptions(newlines_in_values=quotes > 0),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in str_columns}, null_values=list(NA_TEXT),
-                strings_can_be_null=False, quoted_strings_can_be_null=False, timestamp_parsers=[]))
+        table = _arrow_read(pacsv, data, str_columns, newlines=quotes > 0, text_nulls=True)
+        again = [c for c in str_columns if c in table.column_names and table.column(c).null_count]
+        if again:
+            ids = _arrow_read(pacsv, data, str_columns, newlines=quotes > 0, text_nulls=False, columns=again)
+            for c in again:
+                table = table.set_column(table.column_names.index(c), c, ids.column(c))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, OSError):
         return None
     names = table.column_names
@@ -154,19 +157,25 @@ def _arrow_table(data: Path | bytes, str_columns: list[str], head: bytes) -> pa.
     plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string, pa.types.is_null)
     if not all(any(test(f.type) for test in plain) for f in table.schema):
         return None
-    import pyarrow.compute as pc
-
-    from atlas_viz.runs.columns import strings
-
-    na_words, missing = strings(NA_TEXT), pa.nulls(1, pa.string())[0]  # built without pandas (see columns)
-    for i, f in enumerate(table.schema):  # text columns read their NA words as missing, as pandas does (ids not)
-        if pa.types.is_string(f.type) and f.name not in str_columns:
-            col = table.column(i)
-            table = table.set_column(i, f.name, pc.if_else(pc.is_in(col, value_set=na_words), missing,
-                                                           col))
-        elif pa.types.is_null(f.type):
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
             table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))
     return table
+
+
+def _arrow_read(pacsv, data: Path | bytes, str_columns: list[str], newlines: bool, text_nulls: bool,
+                columns: list[str] | None = None) -> pa.Table:
+    """One read by pyarrow: ``str_columns`` as text, NA words missing (quoted too; in text columns only with
+    ``text_nulls``), no dates or times; only ``columns`` when given."""
+    import pyarrow as pa
+
+    return pacsv.read_csv(  # without quotes no value holds a line break: blocks are then cut faster
+        io.BytesIO(data) if isinstance(data, bytes) else str(data),
+        parse_options=pacsv.ParseOptions(newlines_in_values=newlines),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in str_columns}, null_values=list(NA_TEXT),
+            strings_can_be_null=text_nulls, quoted_strings_can_be_null=True, timestamp_parsers=[],
+            include_columns=columns or []))
 
 
 def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:

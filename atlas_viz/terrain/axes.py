@@ -101,6 +101,11 @@ class Axis:
         if not len(edges):
             return np.full(x.shape, -1, dtype=np.int16)
         # Interval k is [edges[k], edges[k+1]); below the first edge, at or past the last, or NaN: -1.
+        if len(edges) < 255:  # k = how many edges are <= x (NaN: none), one pass per edge: 4x a searchsorted
+            k = np.zeros(x.shape, dtype=np.uint8)
+            for e in edges:
+                np.add(k, x >= e, out=k, casting="unsafe")
+            return codes[k]
         k = np.searchsorted(edges, x, side="right")
         k[np.isnan(x)] = 0
         return codes[k]
