@@ -11,7 +11,7 @@ from atlas_viz.coverage.levels import cell_level, coverage_note, fog_observables
 from atlas_viz.coverage.phase import bin_column, claimed_squares, phase_frame, unrestricted
 from atlas_viz.coverage.regions import claims_per_cell, marker_gap, result_positions, zoom_box
 from atlas_viz.figures.land import mask_outlines, smooth_loop
-from atlas_viz.figures.maps import map_figure, shares_figure
+from atlas_viz.figures.maps import SVG_MAX_POINTS, map_figure, shares_figure, wrap_words
 from atlas_viz.figures.phase import rigor_figure, runs_phase_figure
 from atlas_viz.figures.raster import Painter, heat_class, heat_edges
 
@@ -256,6 +256,28 @@ def test_map_figure_layers(bundled):
     assert {t.name for t in plain.data} >= {"theorem", "empirical law", "conjecture"}
     assert not any(t.name.startswith("region") or t.name == "search hits" for t in plain.data)
     assert plain.layout.xaxis.range is None and plain.layout.legend.x < 0.1  # legend inside, over the sea
+
+
+def test_run_markers_are_svg_until_webgl_pays():
+    painter = Painter(_tiny_terrain(), pixels=50)
+    for n, kind in ((3, "scatter"), (SVG_MAX_POINTS, "scatter"), (SVG_MAX_POINTS + 1, "scattergl")):
+        cells = pd.DataFrame({"x": np.linspace(0, 1, n), "y": np.zeros(n), "count": np.ones(n, int)})
+        fig = map_figure(painter.paint(None), _results(), runs=cells)
+        (runs,) = [t for t in fig.data if t.name == "runs (one marker per cell)"]
+        assert runs.type == kind and len(runs.x) == n
+
+
+def test_hover_lines_wrap_at_spaces_within_the_width():
+    rng = np.random.default_rng(5)
+    words = ["a", "scaling", "law", "of", "neural-tangent-kernel", "ε", "x" * 31]
+    for _ in range(300):
+        text = " ".join(rng.choice(words, rng.integers(0, 30)))
+        width = int(rng.choice([10, 30, 70]))
+        lines = wrap_words(text, width)
+        assert all(0 < len(line) <= width for line in lines)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost, nothing added
+        # greedy: no line could have taken the next line's first word
+        assert all(len(a) + 1 + len(b.split(" ")[0]) > width for a, b in zip(lines, lines[1:]))
 
 
 def test_phase_figures_label_every_kind_and_draw_region_boundaries():

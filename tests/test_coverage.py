@@ -29,6 +29,18 @@ def test_coverage_levels_by_hand():
     assert abs(shares["share"].sum() - 1) < 1e-12
 
 
+def test_coverage_of_picked_rows_is_coverage_of_those_results():
+    rng = np.random.default_rng(3)
+    types = ["theorem", "empirical_law", "conjecture", "heuristic", "calculation"]
+    obs = ("generalization", "scaling", "optimization")
+    results = frame([(f"r{i}", types[i % 5], tuple(o for o in obs if rng.random() < 0.5)) for i in range(30)])
+    masks = rng.random((30, 50)) < 0.2
+    for rows in ([], [4], [0, 7, 7, 12, 29], list(range(0, 30, 3))):
+        picked = coverage_table(results, masks, obs, 50, rows=np.array(rows, int))
+        alone = coverage_table(results.iloc[rows], masks[rows], obs, 50)
+        pd.testing.assert_frame_equal(picked, alone)
+
+
 def test_empty_catalogue_is_all_fog():
     table = coverage_table(frame([]), np.zeros((0, 4), bool), ("generalization",), 4)
     assert cell_level(table).tolist() == [0, 0, 0, 0]

@@ -9,26 +9,30 @@ from atlas_viz.core.names import CHARTED, COVERAGE_LEVELS, COVERAGE_OF_MAP_TYPE,
 
 
 def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[str, ...], n_cells: int,
-                   run_cells: pd.DataFrame | None = None) -> pd.DataFrame:
+                   run_cells: pd.DataFrame | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Coverage level (0..3) of every cell for every observable.
 
-    ``masks`` has one row per row of ``results`` (see ``regions.region_masks``).
+    ``masks`` has one row per row of ``results`` (see ``regions.region_masks``); ``rows`` (positions) picks the
+    results that count, all when None.
     ``run_cells`` has columns ``cell`` and ``observable``: where runs observed what.
     Levels: terra incognita < observed (runs only) < mapped (empirical law or
     heuristic) < charted (theorem or calculation). Conjectures lift no fog.
     """
     table = np.zeros((n_cells, len(observables)), dtype=np.int8)
+    picked = np.arange(len(results)) if rows is None else np.asarray(rows, dtype=np.intp)
     levels = results["map_type"].map(COVERAGE_OF_MAP_TYPE).to_numpy() if len(results) else np.array([], int)
-    obs_sets = list(results["observables"]) if len(results) else []
+    obs_sets = results["observables"].to_numpy() if len(results) else np.array([], object)
+    hit = np.empty(n_cells, dtype=bool)
     for j, obs in enumerate(observables):
         if run_cells is not None and len(run_cells):
             cells = run_cells.loc[run_cells["observable"] == obs, "cell"].to_numpy()
             table[cells, j] = OBSERVED
         for level in (MAPPED, CHARTED):
-            rows = [i for i, (lv, os_) in enumerate(zip(levels, obs_sets)) if lv == level and obs in os_]
-            if rows:
-                hit = masks[rows].any(axis=0)
-                table[hit, j] = np.maximum(table[hit, j], level)
+            hit[:] = False
+            for i in picked:  # OR in place: no copy of the picked masks (tens of MB on a large catalogue)
+                if levels[i] == level and obs in obs_sets[i]:
+                    hit |= masks[i]
+            table[hit, j] = np.maximum(table[hit, j], level)
     return pd.DataFrame(table, columns=list(observables))
 
 

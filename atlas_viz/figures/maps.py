@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,8 +29,31 @@ def esc(text: object, width: int | None = None) -> str:
     """User text made safe for plotly labels: HTML-escaped, optionally wrapped with <br>."""
     s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
     if width:
-        return "<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(s, width)) or ""
+        return "<br>".join(html.escape(line, quote=False) for line in wrap_words(s, width))
     return html.escape(s, quote=False)  # plotly shows &quot; literally; < > & are what must not form tags
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, filled greedily and broken at spaces (a longer word
+    starts a line and is cut): ``textwrap.wrap`` for hover labels at a fraction of its cost (it runs for every
+    result when a process starts)."""
+    lines, line = [], ""
+    for word in text.split():
+        while len(word) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if line and len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            if line:
+                lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines
 
 
 def _cut(text: object, limit: int) -> str:
@@ -204,6 +226,17 @@ def _add_regions(fig: go.Figure, regions: list[tuple[str, str, list[np.ndarray]]
             legendgroup="regions", showlegend=strong))
 
 
+SVG_MAX_POINTS = 5_000
+"""Up to this many run markers are drawn as SVG; more as WebGL. A WebGL trace costs the browser ~0.3 s to set
+up in software-rendered Chromium (~0.1 s with a GPU) and a new context on each redraw; SVG draws the few hundred
+cell markers of a typical view in a few milliseconds."""
+
+
+def _points(n: int, **kwargs) -> go.Scatter | go.Scattergl:
+    """A markers trace of ``n`` points: SVG while that is cheaper, WebGL above SVG_MAX_POINTS."""
+    return (go.Scatter if n <= SVG_MAX_POINTS else go.Scattergl)(mode="markers", **kwargs)
+
+
 def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
     """Runs as small grey markers (coloured by a metric when chosen); hover from customdata."""
     colorbar = {"title": {"text": esc(color), "font": {"size": 11}}, **COLORBAR}
@@ -216,8 +249,8 @@ def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
         if color and np.isfinite(mean).any():
             marker.update(color=mean, colorscale="Viridis", showscale=True, colorbar=colorbar)
         tail = f"<br>mean {esc(color)}: %{{customdata[1]:.4g}}" if color else ""
-        fig.add_trace(go.Scattergl(
-            x=runs["x"].to_numpy(np.float32), y=runs["y"].to_numpy(np.float32), mode="markers",
+        fig.add_trace(_points(
+            len(runs), x=runs["x"].to_numpy(np.float32), y=runs["y"].to_numpy(np.float32),
             name="runs (one marker per cell)", marker=marker,
             customdata=np.column_stack([count.astype(np.float32), mean]),
             hovertemplate="%{customdata[0]:,} runs in this cell" + tail + "<extra></extra>"))
@@ -226,8 +259,8 @@ def _add_runs(fig: go.Figure, runs: pd.DataFrame, color: str | None) -> None:
     if color and color in runs and runs[color].notna().any():
         marker.update(color=runs[color], colorscale="Viridis", showscale=True, colorbar=colorbar)
     hover = runs[HOVER].to_numpy() if HOVER in runs else np.array(run_hover(runs), dtype=object)
-    fig.add_trace(go.Scattergl(x=runs["x"], y=runs["y"], mode="markers", name="runs", marker=marker,
-                               customdata=runs["id"].to_numpy(), text=hover, hovertemplate="%{text}<extra></extra>"))
+    fig.add_trace(_points(len(runs), x=runs["x"], y=runs["y"], name="runs", marker=marker,
+                          customdata=runs["id"].to_numpy(), text=hover, hovertemplate="%{text}<extra></extra>"))
 
 
 HOVER = "hover"

@@ -138,7 +138,7 @@ class Axes:
     impossible: tuple[Rule, ...] = ()
     digest: str = ""
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.axes)
 
