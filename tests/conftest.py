@@ -29,6 +29,19 @@ GOOD = textwrap.dedent("""\
     """)
 
 
+# A result with a checkable prediction (a power law of test loss in the parameter count).
+LAW = """\
+- id: gamma2022_law
+  claim: Test loss falls as a power of the parameter count.
+  map_type: empirical_law
+  region: {task: [language_modeling], architecture: [transformer], width: [wide]}
+  observables: [scaling]
+  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
+  status: replicated
+  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06], basis: "Fig. 1"}
+"""
+
+
 def make_data(tmp: Path, results: dict[str, str | bytes] | None = None, with_terrain: bool = True) -> Path:
     """A data directory with the bundled axes (and terrain cache) and the given result files."""
     data = tmp / "data"

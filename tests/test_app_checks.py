@@ -5,20 +5,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GOOD, ROOT, make_data
+from conftest import GOOD, LAW, ROOT, make_data
 from streamlit.testing.v1 import AppTest
 
 APP = str(ROOT / "app.py")
-LAW = """\
-- id: gamma2022_law
-  claim: Test loss falls as a power of the parameter count.
-  map_type: empirical_law
-  region: {task: [language_modeling], architecture: [transformer], width: [wide]}
-  observables: [scaling]
-  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
-  status: replicated
-  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06], basis: "Fig. 1"}
-"""
 
 
 def _runs(n: int, exponent: float, width: str, seed: int) -> pd.DataFrame:

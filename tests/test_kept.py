@@ -3,7 +3,7 @@ them instead of the runs."""
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GOOD, ROOT, make_data
+from conftest import GOOD, LAW, ROOT, make_data
 from streamlit.testing.v1 import AppTest
 
 from atlas_viz.atlas import load_atlas
@@ -15,17 +15,6 @@ from atlas_viz.figures.land import STORE as LAND_STORE, box_mean, kept_land_shap
 from atlas_viz.io.derived import DerivedStore
 from atlas_viz.runs.store import load_observations, save_runs
 from atlas_viz.runs.summary import RunSummary, kept_summary, summarise
-
-LAW = """\
-- id: gamma2022_law
-  claim: Test loss falls as a power of the parameter count.
-  map_type: empirical_law
-  region: {task: [language_modeling], architecture: [transformer], width: [wide]}
-  observables: [scaling]
-  citation: {authors: [Gia Gamma], year: 2022, title: Gamma, arxiv: "2201.00001"}
-  status: replicated
-  prediction: {kind: power_law, metric: test_loss, against: params, exponent: [-0.09, -0.06], basis: "Fig. 1"}
-"""
 
 
 @pytest.fixture
