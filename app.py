@@ -8,9 +8,25 @@ import importlib
 import sys
 import time
 
+import streamlit as st
+
+# A Material icon, not an emoji: an emoji page icon makes Streamlit compile its emoji regex (~0.12 s per process).
+st.set_page_config(page_title="Atlas of deep learning", page_icon=":material/map:", layout="wide")
+# Static CSS (no user text): a tighter page top, so the coverage bar, the map and its legend fit above the fold.
+st.html("""<style>
+.block-container, [data-testid="stMainBlockContainer"] {padding-top: 3.4rem; padding-bottom: 1rem;}
+.block-container h3 {padding-top: 0.2rem; padding-bottom: 0.2rem;}
+</style>""")
+# The first run of a session shows the map's frame before pandas and the atlas are imported (~0.5 s): the browser
+# meanwhile loads the charting library, which it would otherwise start fetching only when the real map arrives.
+FRAME = st.empty()
+if not st.session_state.get("_drawn"):
+    from atlas_viz.figures.skeleton import skeleton_figure
+
+    FRAME.plotly_chart(skeleton_figure(), key="map_skeleton", config={"staticPlot": True})
+
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from atlas_viz.atlas import Atlas, load_atlas, with_results
 from atlas_viz.coverage.levels import cell_level, coverage_table, fog_observables, fog_results
@@ -19,7 +35,7 @@ from atlas_viz.expeditions.store import ranking
 from atlas_viz.checks.scope import RunTable
 from atlas_viz.checks.kept import kept_checks
 from atlas_viz.checks.verdicts import Check, check_results, verdict_column
-from atlas_viz.figures.maps import skeleton_figure, with_result_hover, with_run_hover
+from atlas_viz.figures.maps import with_result_hover, with_run_hover
 from atlas_viz.catalogue.filters import apply_filters
 from atlas_viz.catalogue.search import SearchIndex, search_hits
 from atlas_viz.io.fingerprint import (catalogue_fingerprint, combined_fingerprint, runs_fingerprint,
@@ -46,14 +62,6 @@ def view_function(view: str):
     """The function drawing ``view`` (one of VIEW_MODULES), from its module ``views.<name>``."""
     name = VIEW_MODULES[view]
     return getattr(importlib.import_module(f"views.{name}"), name)
-
-# A Material icon, not an emoji: an emoji page icon makes Streamlit compile its emoji regex (~0.12 s per process).
-st.set_page_config(page_title="Atlas of deep learning", page_icon=":material/map:", layout="wide")
-# Static CSS (no user text): a tighter page top, so the coverage bar, the map and its legend fit above the fold.
-PAGE_CSS = """<style>
-.block-container, [data-testid="stMainBlockContainer"] {padding-top: 3.4rem; padding-bottom: 1rem;}
-.block-container h3 {padding-top: 0.2rem; padding-bottom: 0.2rem;}
-</style>"""
 
 
 def _data_arg() -> str | None:
@@ -175,13 +183,8 @@ def draw_map(ctx: ViewContext, observed: pd.DataFrame) -> None:
     map_view(ctx, level, labels, fog_obs, raster, dimmed, n_broad=len(shown) - len(counted))
 
 
-def main() -> None:
-    # The first run of a session shows the map's frame at once; the browser meanwhile loads the charting
-    # library, which it would otherwise start fetching only when the real map arrives (seconds later).
-    st.html(PAGE_CSS)
-    frame = st.empty()
-    if not st.session_state.get("_drawn"):
-        frame.plotly_chart(skeleton_figure(), key="map_skeleton", config={"staticPlot": True})
+def main(frame) -> None:
+    """One run of the page; ``frame`` holds the map's empty frame until the view draws."""
     # Each cache is keyed by the files it reads, so a write invalidates only what depends on it: a new result
     # re-reads the catalogue but keeps the placed runs; an import re-places runs but keeps the atlas.
     terrain_fp, catalogue_fp, runs_fp = terrain_fingerprint(DATA), catalogue_fingerprint(DATA), runs_fingerprint(DATA)
@@ -249,4 +252,4 @@ def main() -> None:
         view_function(view)(ctx)
     sidebar(atlas.axes, years, counts, side)
 
-main()
+main(FRAME)

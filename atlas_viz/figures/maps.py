@@ -13,6 +13,7 @@ from atlas_viz.core.names import COVERAGE_LABELS, COVERAGE_LEVELS, MAP_TYPES
 from atlas_viz.core.text import pretty
 from atlas_viz.coverage.levels import share_label
 from atlas_viz.figures.raster import HEAT_RGB, LEVEL_RGB, Raster
+from atlas_viz.figures.skeleton import SEA
 
 MAP_TYPE_STYLE = {
     # map type: (colour, marker symbol, legend label)
@@ -22,7 +23,6 @@ MAP_TYPE_STYLE = {
     "heuristic": ("#1a8a8a", "triangle-up", "heuristic (rule of thumb)"),
     "conjecture": ("#c0392b", "star", "conjecture (open claim)"),
 }
-SEA = "#e9f1f7"
 
 
 def esc(text: object, width: int | None = None) -> str:
@@ -314,16 +314,6 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 def coverage_legend() -> list[tuple[str, str]]:
     """(CSS colour, label) of each coverage level, for the legend."""
     return [(f"rgb({r},{g},{b})", COVERAGE_LABELS[lv]) for lv, (r, g, b) in zip(COVERAGE_LEVELS, LEVEL_RGB)]
-
-
-def skeleton_figure(height: int = 420) -> go.Figure:
-    """An empty sea with a loading note: the map's frame while the first load of a session runs."""
-    fig = go.Figure()
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor=SEA,
-                      xaxis={"visible": False}, yaxis={"visible": False},
-                      annotations=[dict(text="Drawing the map…", showarrow=False, x=0.5, y=0.5, xref="paper",
-                                        yref="paper", font={"size": 16, "color": "#5b6b7a"})])
-    return fig
 
 
 def shares_figure(shares: pd.DataFrame) -> go.Figure:
