@@ -76,7 +76,8 @@ class _Reporter:
 
 
 def _py(v: object) -> object:
-    return v.item() if isinstance(v, np.generic) else v
+    """A numpy scalar or array as a plain Python value (for messages)."""
+    return v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else v
 
 
 def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, axes: Axes,
@@ -375,14 +376,10 @@ def _nested(df: pd.DataFrame, mapping: Mapping, file_name: str) -> list[Problem]
         odd = next((v for v in df[c] if isinstance(v, (list, tuple, dict, set, np.ndarray, bytes, bytearray))), None)
         if odd is not None:
             kind = "bytes" if isinstance(odd, (bytes, bytearray)) else "lists or maps"
-            problems.append(Problem(file_name, "", c, f"{NESTED_VALUES} ({kind}, e.g. {show_value(_py_value(odd))}): "
+            problems.append(Problem(file_name, "", c, f"{NESTED_VALUES} ({kind}, e.g. {show_value(_py(odd))}): "
                                                       "a run table needs one plain value (text or a number) per "
                                                       "cell; flatten the column, or leave it out of the mapping"))
     return problems
-
-
-def _py_value(v: object) -> object:
-    return v.tolist() if isinstance(v, np.ndarray) else v
 
 
 def _categories(col, table: dict[str, str], value_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
