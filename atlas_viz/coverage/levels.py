@@ -28,11 +28,12 @@ def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[
             cells = run_cells.loc[run_cells["observable"] == obs, "cell"].to_numpy()
             table[cells, j] = OBSERVED
         for level in (MAPPED, CHARTED):
-            hit[:] = False
-            for i in picked:  # OR in place: no copy of the picked masks (tens of MB on a large catalogue)
-                if levels[i] == level and obs in obs_sets[i]:
+            chosen = [i for i in picked if levels[i] == level and obs in obs_sets[i]]
+            if chosen:
+                hit[:] = False
+                for i in chosen:  # OR in place: no copy of the chosen masks (tens of MB on a large catalogue)
                     hit |= masks[i]
-            table[hit, j] = np.maximum(table[hit, j], level)
+                table[hit, j] = np.maximum(table[hit, j], level)
     return pd.DataFrame(table, columns=list(observables))
 
 

@@ -104,10 +104,9 @@ def strings(values) -> Any:
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     large = offsets[-1] >= 2 ** 31
     validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
-    arr = pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(values),
-                                [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)),
-                                 pa.py_buffer(b"".join(encoded))])
-    return arr
+    return pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(values),
+                                 [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)),
+                                  pa.py_buffer(b"".join(encoded))])
 
 
 def names(table: Table) -> list[str]:
@@ -146,7 +145,7 @@ def blank(col) -> np.ndarray:
     if kind == "float":
         return to_numpy(pc.is_nan(col), fill=True)
     if kind in ("int", "bool", "null"):
-        return _np_bool(pc.is_null(col))
+        return to_numpy(pc.is_null(col))
     return _blank_pandas(col.to_pandas())
 
 
@@ -270,10 +269,6 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
     first_pos = np.empty(len(order), dtype=np.int64)
     first_pos[order] = np.minimum.reduceat(order, starts)[group]
     return rows[first_pos]
-
-
-def _np_bool(arr) -> np.ndarray:
-    return to_numpy(arr, fill=False)
 
 
 def category_key(u: object) -> str | None:

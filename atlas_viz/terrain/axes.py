@@ -8,7 +8,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,20 +17,10 @@ from atlas_viz.core.problems import DataError, Problem, expected_one_of, show_va
 from atlas_viz.core.text import pretty
 from atlas_viz.io.yamlio import read_yaml
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas is imported where a frame is made: an import of runs needs none
     import pandas as pd
 
 AXIS_KINDS = ("nominal", "ordinal")
-
-
-def __getattr__(name: str):
-    # pandas is imported on first use, not with this module (an import of runs reads no frame); ``axes.pd``
-    # still works for code that took it from here
-    if name == "pd":
-        import pandas
-
-        return pandas
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
