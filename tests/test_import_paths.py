@@ -105,7 +105,7 @@ def test_the_blank_pattern_holds_every_space_python_strips():
     assert columns.SPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 
 
-def test_import_runs_loads_neither_the_catalogue_nor_the_run_store_nor_pandas(tmp_path, data_dir):
+def test_import_runs_loads_neither_the_catalogue_nor_the_run_store_nor_pandas_nor_pyarrow_compute(tmp_path, data_dir):
     import subprocess
 
     csv = tmp_path / "t.csv"
@@ -117,8 +117,8 @@ def test_import_runs_loads_neither_the_catalogue_nor_the_run_store_nor_pandas(tm
         "  learning_rate: {column: lr}\nmetrics: [val_acc, test_loss]\n")
     code = ("import sys; from atlas_viz.runs import tables; tables.FAST_CSV_BYTES = 0\n"
             "from atlas_viz.cli.main import main; rc = main(sys.argv[1:])\n"
-            "extra = [m for m in ('atlas_viz.catalogue', 'atlas_viz.runs.store', 'atlas_viz.cli.export', 'pandas') "
-            "if m in sys.modules]\n"
+            "extra = [m for m in ('atlas_viz.catalogue', 'atlas_viz.runs.store', 'atlas_viz.cli.export', 'pandas', "
+            "'pyarrow.compute', 'numpy.ma') if m in sys.modules]\n"
             "print(extra or 'ok', rc)")
     out = subprocess.run([sys.executable, "-c", code, "import-runs", str(csv), "--mapping", str(tmp_path / "m.yaml"),
                           "--data", str(data_dir), "--name", "t"], capture_output=True, text=True)
@@ -186,3 +186,99 @@ def test_quotes_are_counted_in_a_file_and_in_bytes(tmp_path):
         f.write_bytes(text)
         assert tables._quotes(f) == text.count(b'"') == tables._quotes(text)
     assert tables._quotes(tmp_path / "missing.csv") == -1
+
+
+def below_zero(axes):
+    """The axes with width's first bin reaching down to -100 (so a negative width has a bin)."""
+    from dataclasses import replace
+
+    width = axes["width"]
+    values = (replace(width.values[0], bin=(-100.0, width.values[0].bin[1])), *width.values[1:])
+    return replace(axes, axes=tuple(replace(a, values=values) if a is width else a for a in axes.axes))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_binned_axes_look_at_every_row_that_holds_a_problem(seed, mapping, axes, monkeypatch):
+    """A binned axis looks cell by cell only at rows with no bin, a number below 0, or a bad divisor; looking at
+    every row instead finds the very same problems and keeps the same rows (also where a bin reaches below 0)."""
+    from atlas_viz.runs import axischecks
+
+    axes = below_zero(axes) if seed % 2 else axes
+    data = random_table(300 + seed, quoted=seed % 3 == 0)
+    for fast_bytes in (0, 1 << 40):
+        monkeypatch.setattr(tables, "FAST_CSV_BYTES", fast_bytes)
+        some = import_table(data, mapping, axes, "t.csv")
+        with monkeypatch.context() as m:
+            m.setattr(axischecks, "rows_to_check", lambda ok: np.arange(len(ok)))
+            every = import_table(data, mapping, axes, "t.csv")
+        assert [str(p) for p in some.problems] == [str(p) for p in every.problems]
+        pd.testing.assert_frame_equal(some.table, every.table)
+
+
+def test_blank_text_is_what_python_strips_to_nothing_over_chunks_slices_and_large_strings():
+    import pyarrow as pa
+
+    rng = np.random.default_rng(7)
+    alphabet = [*columns.SPACE, "a", "é", "€", "𝔸", "0"]
+    for _ in range(200):
+        cells = [None if rng.random() < 0.1 else "".join(rng.choice(alphabet, int(rng.integers(0, 4))))
+                 for _ in range(int(rng.integers(0, 25)))]
+        for kind in (pa.string(), pa.large_string()):
+            half = len(cells) // 2
+            col = pa.chunked_array([pa.array(cells[:half], kind), pa.array(cells[half:], kind)], kind)
+            want = [c is None or not c.strip() for c in cells]
+            assert columns.blank(col).tolist() == want
+            if len(cells) > 4:
+                assert columns.blank(pa.array(cells, kind).slice(2, len(cells) - 3)).tolist() == want[2:-1]
+
+
+def test_arrow_calls_answer_as_pyarrow_compute_does():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.chunked_array([["b", "a", " ", None], ["a", "", "c"]])
+    flat = text.combine_chunks()
+    assert columns.arrow_call("sort_indices", flat).equals(pc.sort_indices(flat))
+    assert columns.arrow_call("dictionary_encode", text).equals(pc.dictionary_encode(text))
+    assert columns.arrow_call("take", text, pa.array([3, 0])).equals(pc.take(text, pa.array([3, 0])))
+    assert columns.arrow_call("equal", flat[1:], flat[:-1]).equals(pc.equal(flat[1:], flat[:-1]))
+    pattern = columns.arrow_options("MatchSubstringOptions", "^ *$")
+    assert columns.arrow_call("match_substring_regex", text, options=pattern).equals(
+        pc.match_substring_regex(text, "^ *$"))
+    count = columns.arrow_options("CountOptions", mode="only_valid")
+    assert columns.arrow_call("count_distinct", text, options=count).as_py() == pc.count_distinct(text).as_py() == 5
+    ints = pa.array([1, None, 3])
+    assert columns.arrow_call("cast", ints, options=columns.arrow_options("CastOptions", pa.string())).equals(
+        pc.cast(ints, pa.string()))
+
+
+def test_numbers_of_chunked_integer_columns_are_floats_with_missing_as_nan():
+    import pyarrow as pa
+
+    col = pa.chunked_array([pa.array([1, 2], pa.int64()), pa.array([None, 2 ** 53 + 1], pa.int64()),
+                            pa.array([], pa.int64())])
+    x = columns.numbers(col)
+    assert x.dtype == np.float64 and np.isnan(x[2]) and x[:2].tolist() == [1.0, 2.0] and x[3] == float(2 ** 53)
+    assert columns.to_numpy(pa.chunked_array([pa.array([1.5, None])]), dtype=np.float32).dtype == np.float32
+
+
+def test_cells_are_converted_ahead_in_threads_as_they_would_be_inline_and_errors_reach_the_caller(monkeypatch):
+    import pyarrow as pa
+
+    from atlas_viz.runs import cells
+
+    table = pa.table({"id": ["a", "b", "a"], "lab": ["x", None, "x"], "n": [1.0, None, 3.0]})
+    plan = [("ids", "id"), ("codes", "lab"), ("numbers", "n"), ("numbers", "absent")]
+    ahead = cells.Cells(table, plan)
+    blank, ids, first = ahead.get("ids", "id")
+    assert blank.tolist() == [False] * 3 and first.tolist() == [0, 1, 0]
+    codes, uniques = ahead.get("codes", "lab")
+    assert codes.tolist() == [0, -1, 0] and uniques == ["x"]
+    assert np.array_equal(ahead.get("numbers", "n"), [1.0, np.nan, 3.0], equal_nan=True)
+
+    def broken(col):
+        raise RuntimeError("conversion failed")
+
+    monkeypatch.setitem(cells.KINDS, "numbers", broken)
+    with pytest.raises(RuntimeError, match="conversion failed"):
+        cells.Cells(table, [("numbers", "n")]).get("numbers", "n")

@@ -14,7 +14,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
 Table = Any
 """A pandas DataFrame or a pyarrow Table."""
@@ -29,36 +28,61 @@ def is_arrow(obj: object) -> bool:
     return type(obj).__module__.startswith("pyarrow")
 
 
+def arrow_call(name: str, *args, options: Any = None) -> Any:
+    """Arrow's compute function ``name`` (as ``pyarrow.compute.<name>``) without importing ``pyarrow.compute``:
+    that module builds a Python wrapper for each of its hundreds of functions when imported, ~25 ms of every
+    process that imports a table, which a worker thread would wait for before its first call."""
+    from pyarrow._compute import call_function
+
+    return call_function(name, list(args), options)
+
+
+def arrow_options(kind: str, *args, **kwargs) -> Any:
+    """An options object of Arrow's compute functions (``MatchSubstringOptions``, ``CountOptions``, ...)."""
+    import pyarrow._compute
+
+    return getattr(pyarrow._compute, kind)(*args, **kwargs)
+
+
 # pyarrow's own numpy conversions (Array.to_numpy, pa.array of a numpy array or a list, pa.scalar) ask its pandas
 # shim first, which imports pandas (~0.3 s); an import of a large clean CSV needs none of it, so the Arrow path
 # moves fixed-width columns between Arrow and numpy over their buffers with the three functions below.
 
-def to_numpy(arr, fill: object = None) -> np.ndarray:
+def to_numpy(arr, fill: object = None, dtype: np.dtype | type | None = None) -> np.ndarray:
     """A fixed-width Arrow column (integers, floats, booleans; an Array or a ChunkedArray) as a numpy array,
-    without pandas. Missing cells become ``fill`` (NaN for floats when not given); read-only when no copy was
-    needed."""
+    without pandas, of ``dtype`` if given (the chunks are cast as they are joined: one pass). Missing cells
+    become ``fill`` (NaN for floats when not given); read-only when no copy was needed."""
     import pyarrow as pa
 
     if isinstance(arr, pa.ChunkedArray):
         if arr.num_chunks == 1:
-            return to_numpy(arr.chunk(0), fill)
-        parts = [to_numpy(c, fill) for c in arr.chunks]
-        return np.concatenate(parts) if parts else np.zeros(0, _np_dtype(arr.type))
+            return to_numpy(arr.chunk(0), fill, dtype)
+        parts = [to_numpy(c, fill, dtype) if c.null_count else _values(c) for c in arr.chunks]
+        dtype = dtype or _np_dtype(arr.type)
+        return np.concatenate(parts, dtype=dtype) if parts else np.zeros(0, dtype)
+    out = _values(arr)
+    if dtype is not None:
+        out = out.astype(dtype, copy=False)
+    if arr.null_count:
+        if fill is None:
+            if out.dtype.kind != "f":
+                raise ValueError(f"a {arr.type} column with missing cells needs a fill value")
+            fill = np.nan
+        out = np.where(_bits(arr.buffers()[0], arr.offset, len(arr)), out, np.asarray(fill).astype(out.dtype))
+    return out
+
+
+def _values(arr) -> np.ndarray:
+    """The values of a fixed-width Arrow array over its buffer (missing cells hold whatever the buffer does)."""
+    import pyarrow as pa
+
     n, t = len(arr), arr.type
     buffers = arr.buffers()
     if pa.types.is_boolean(t):
-        out = _bits(buffers[1], arr.offset, n)
-    else:
-        dtype = _np_dtype(t)
-        out = np.frombuffer(buffers[1], dtype=dtype, count=n, offset=arr.offset * dtype.itemsize) if n else \
-            np.zeros(0, dtype)
-    if arr.null_count:
-        if fill is None:
-            if not pa.types.is_floating(t):
-                raise ValueError(f"a {t} column with missing cells needs a fill value")
-            fill = np.nan
-        out = np.where(_bits(buffers[0], arr.offset, n), out, np.asarray(fill).astype(out.dtype))
-    return out
+        return _bits(buffers[1], arr.offset, n)
+    dtype = _np_dtype(t)
+    return np.frombuffer(buffers[1], dtype=dtype, count=n, offset=arr.offset * dtype.itemsize) if n else \
+        np.zeros(0, dtype)
 
 
 def _np_dtype(t) -> np.dtype:
@@ -137,16 +161,43 @@ def blank(col) -> np.ndarray:
     """Cells that are empty: missing, or text of only spaces."""
     if not is_arrow(col):
         return _blank_pandas(col)
-    import pyarrow.compute as pc
-
     kind = _kind(col)
-    if kind == "text":
-        return to_numpy(pc.match_substring_regex(col, _BLANK_RE), fill=True)
+    if kind == "text":  # the pattern only where a cell may be blank (rarely any): a tenth of the time
+        out = _maybe_blank(col)
+        rows = np.flatnonzero(out)
+        if len(rows):
+            pattern = arrow_options("MatchSubstringOptions", _BLANK_RE)
+            out[rows] = to_numpy(arrow_call("match_substring_regex", take(col, rows), options=pattern), fill=True)
+        return out
     if kind == "float":
-        return to_numpy(pc.is_nan(col), fill=True)
+        return to_numpy(arrow_call("is_nan", col), fill=True)
     if kind in ("int", "bool", "null"):
-        return to_numpy(pc.is_null(col))
+        return to_numpy(arrow_call("is_null", col))
     return _blank_pandas(col.to_pandas())
+
+
+SPACE_LEAD_BYTES = np.zeros(256, dtype=bool)
+SPACE_LEAD_BYTES[list({c.encode("utf-8")[0] for c in SPACE})] = True
+"""The bytes a space character's UTF-8 encoding starts with."""
+
+
+def _maybe_blank(col) -> np.ndarray:
+    """Cells of an Arrow text column that may be blank: missing, empty, or starting with a byte that a space
+    character starts with (every blank cell is among them). Read off the column's buffers, not its text."""
+    import pyarrow as pa
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not len(arr):
+        return np.zeros(0, dtype=bool)
+    validity, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32,
+                        count=len(arr) + 1, offset=arr.offset * (8 if pa.types.is_large_string(arr.type) else 4))
+    starts = off[:-1]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+    out = (off[1:] == starts) | SPACE_LEAD_BYTES[text[np.minimum(starts, len(text) - 1)]]
+    if arr.null_count:
+        out |= ~_bits(validity, arr.offset, len(arr))
+    return out
 
 
 def _blank_pandas(col: pd.Series) -> np.ndarray:
@@ -168,9 +219,7 @@ def numbers(col) -> np.ndarray:
         if kind in ("bool", "null"):
             return np.full(len(col), np.nan)
         if kind in ("int", "float"):
-            import pyarrow as pa
-
-            return to_numpy(col.cast(pa.float64()))
+            return to_numpy(col, dtype=np.float64)
         col = col.to_pandas()
     import pandas as pd
 
@@ -182,17 +231,26 @@ def numbers(col) -> np.ndarray:
 
 
 def factorize(col) -> tuple[np.ndarray, list]:
-    """(code per cell, -1 where missing; the distinct values as Python objects)."""
+    """(code per cell, -1 where missing; the distinct values as Python objects). Codes of an Arrow column are
+    its dictionary's (32-bit, no copy when no cell is missing)."""
     if is_arrow(col) and _kind(col) in ("text", "int", "float", "bool"):
-        import pyarrow.compute as pc
+        import pyarrow as pa
 
-        enc = pc.dictionary_encode(col.combine_chunks() if hasattr(col, "combine_chunks") else col)
-        codes = to_numpy(enc.indices, fill=-1).astype(np.int64)
-        return codes, enc.dictionary.to_pylist()
+        enc = arrow_call("dictionary_encode", col)  # the chunks of a chunked column share one dictionary
+        chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
+        if not chunks:
+            return np.zeros(0, np.int32), []
+        codes = [to_numpy(c.indices, fill=-1) for c in chunks]
+        return (codes[0] if len(codes) == 1 else np.concatenate(codes)), chunks[-1].dictionary.to_pylist()
     import pandas as pd
 
     codes, uniques = pd.factorize(col.to_pandas() if is_arrow(col) else col, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), list(uniques)
+    return np.asarray(codes), list(uniques)
+
+
+def take(col, rows: np.ndarray):
+    """The cells of ``rows`` of a column, as a column of the same kind."""
+    return arrow_call("take", col, from_numpy(rows)) if is_arrow(col) else col.iloc[rows]
 
 
 def values(col):
@@ -217,7 +275,7 @@ def id_text(col, empty: np.ndarray):
         if kind == "text":
             return col
         if kind == "int":
-            return col.cast(pa.string())
+            return arrow_call("cast", col, options=arrow_options("CastOptions", pa.string()))
         return pa.array(id_text(col.to_pandas(), empty), type=pa.string())
     import pandas as pd
 
@@ -241,10 +299,9 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
     anything else is factorized.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if is_arrow(ids):
-        arr = ids.take(from_numpy(rows)) if len(rows) < len(ids) else ids
+        arr = take(ids, rows) if len(rows) < len(ids) else ids
     else:
         import pandas as pd
 
@@ -258,12 +315,12 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
     if not len(arr):
         return rows
     arr = arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
-    order_arrow = pc.sort_indices(arr)
-    order = to_numpy(order_arrow).astype(np.int64)
-    ordered = arr.take(order_arrow)
-    repeats = to_numpy(pc.equal(ordered[1:], ordered[:-1]), fill=False)
+    order_arrow = arrow_call("sort_indices", arr)
+    ordered = arrow_call("take", arr, order_arrow)
+    repeats = to_numpy(arrow_call("equal", ordered[1:], ordered[:-1]), fill=False)
     if not repeats.any():  # unique ids, the usual case
         return rows
+    order = to_numpy(order_arrow).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, ~repeats])
     group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
     first_pos = np.empty(len(order), dtype=np.int64)

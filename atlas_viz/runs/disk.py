@@ -253,8 +253,9 @@ def write_parquet(table: Any, where: BinaryIO | Path, token: str | None = None) 
     the write time for nothing. ``token`` marks a base table (see :data:`BASE_KEY`).
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
+
+    from atlas_viz.runs.columns import arrow_call, arrow_options
 
     if _is_arrow(table):
         arrow = table
@@ -266,9 +267,10 @@ def write_parquet(table: Any, where: BinaryIO | Path, token: str | None = None) 
                                     if table[c].dtype == object})
             arrow = pa.Table.from_pandas(table, preserve_index=False)
     head = arrow.slice(0, DICTIONARY_PROBE)
+    valid = arrow_options("CountOptions", mode="only_valid")
     dictionary = [f.name for f in arrow.schema
                   if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
-                  or pc.count_distinct(head.column(f.name), mode="only_valid").as_py() <= DICTIONARY_PROBE // 100]
+                  or arrow_call("count_distinct", head.column(f.name), options=valid).as_py() <= DICTIONARY_PROBE / 100]
     if token:
         arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), BASE_KEY: token.encode()})
     pq.write_table(arrow, where, use_dictionary=dictionary or False, write_statistics=False)

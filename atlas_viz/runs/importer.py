@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from atlas_viz.terrain.axes import Axes, Axis
-from atlas_viz.runs.mapping import AxisMap, Mapping, reference_axis
 from atlas_viz.core.problems import Problem, show_value
 from atlas_viz.runs import columns as cols
+from atlas_viz.runs.axischecks import axis_codes, metric_values, plan
+from atlas_viz.runs.cells import Cells
 from atlas_viz.runs.columns import Table, first_rows as _first_rows
 from atlas_viz.runs.impute import impute_patterns
+from atlas_viz.runs.mapping import Mapping
 from atlas_viz.runs.names import CONFIG_PREFIX, DEFAULT_OBSERVABLES
+from atlas_viz.runs.report import Reporter, plain
 from atlas_viz.runs.tables import MAX_REPORTED, RawTable, read_table
+from atlas_viz.terrain.axes import Axes, Axis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,31 +58,6 @@ class ImportResult:
         return self.rows_read - len(self.stored)
 
 
-class _Reporter:
-    """Collects per-row problems, capped at MAX_REPORTED rows per kind."""
-
-    def __init__(self, raw: RawTable, file: str, problems: list[Problem]):
-        self.raw, self.file, self.problems = raw, file, problems
-
-    def rows(self, mask: np.ndarray, fld: str, reason: str, values: pd.Series | np.ndarray | None = None,
-             show: bool = True) -> None:
-        idx = np.flatnonzero(mask)
-        if not len(idx):
-            return
-        for i in idx[:MAX_REPORTED]:
-            shown = f"{show_value(_py(values[i]))}: " if values is not None and show else ""
-            self.problems.append(Problem(self.file, self.raw.label(i), fld, shown + reason))
-        if len(idx) > MAX_REPORTED:
-            more = len(idx) - MAX_REPORTED
-            self.problems.append(Problem(self.file, f"{more} more {self.raw.prefix}s", fld,
-                                         f"... and {more:,} more {self.raw.prefix}s with the same problem: {reason}"))
-
-
-def _py(v: object) -> object:
-    """A numpy scalar or array as a plain Python value (for messages)."""
-    return v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else v
-
-
 def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, axes: Axes,
                  file_name: str, categorical: bool = False) -> ImportResult:
     """Read a table and apply ``mapping``; return the rows that import and every problem, never raise.
@@ -102,17 +80,19 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
         return ImportResult(_empty_table(axes, metric_names), problems, raw.lines_skipped + (
             len(df) if df is not None else 0), metric_names, categorical)
     n = len(df)
-    rep = _Reporter(raw, file_name, problems)
+    rep = Reporter(raw, file_name, problems)
     bad = np.zeros(n, dtype=bool)
     columns = cols.names(df)
     for c in (c for c in mapping.columns if c not in columns):
         shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
         problems.append(Problem(file_name, "", c, f"column '{c}' named in the mapping is not in the table "
                                                   f"(its columns: {shown})"))
-    codes = _axis_codes(df, mapping, axes, rep, bad)
-    metrics = _metric_values(df, mapping, rep, bad)
+    # every conversion the checks read is started now (an Arrow table's in threads), the ids' first
+    cells = Cells(df, [*([("ids", mapping.id)] if mapping.id else []), *plan(mapping, axes)])
+    codes = axis_codes(cells, mapping, axes, rep, bad)
+    metrics = metric_values(cells, mapping, rep, bad)
     _check_placement(axes, codes, n, rep, bad)
-    run_id = _run_ids(df, mapping, raw, rep, bad)
+    run_id = _run_ids(cells, mapping, raw, rep, bad)
     build = _output_arrow if cols.is_arrow(df) else _output_table
     table = build(df, mapping, axes, codes, metrics, run_id, bad, categorical)
     if n and not len(table):
@@ -129,151 +109,38 @@ def _raw_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, file
     return read_table(source, file_name, [mapping.id] if mapping.id else [])
 
 
-def _axis_codes(df: Table, mapping: Mapping, axes: Axes, rep: _Reporter,
-                bad: np.ndarray) -> dict[str, np.ndarray]:
-    """Value codes per mapped axis (-1 = unknown); rows that cannot be used are marked in ``bad``."""
-    n = len(df)
-    codes: dict[str, np.ndarray] = {}
-    # axes read relative to another axis (learning rate per optimizer) come after the axis they need
-    for am in sorted(mapping.axes.values(), key=lambda am: reference_axis(axes, am.axis) is not None):
-        axis = axes[am.axis]
-        fld = am.column or am.axis
-        if am.value is not None:
-            codes[am.axis] = np.full(n, axis.code(am.value), dtype=np.int64)
-            continue
-        if not cols.has(df, am.column) or (am.per and not cols.has(df, am.per)):
-            codes[am.axis] = np.full(n, -1, dtype=np.int64)
-            if axis.default is None and n:
-                rep.rows(np.ones(n, bool), fld, f"{am.axis} has no default in axes.yaml, and its column is missing",
-                         show=False)
-                bad[:] = True
-            continue
-        if am.values is not None or not axis.binned:
-            c, blank = _categorical_axis(cols.column(df, am.column), am, axis, rep, bad)
-        else:
-            c, blank = _binned_axis(df, am, axes, codes, rep, bad)
-        if axis.default is None:
-            rep.rows(blank & ~bad, fld, f"empty, and {am.axis} has no default in axes.yaml: the run cannot be "
-                                        "placed", show=False)
-            bad |= blank
-        else:
-            rep.rows(blank & ~bad, fld, f"empty: the run is kept with {am.axis} unknown (placed at the default "
-                                        f"'{axis.default}' and listed in 'imputed')", show=False)
-        codes[am.axis] = np.where(bad | blank, -1, c)
-    return codes
-
-
-def _categorical_axis(col, am: AxisMap, axis: Axis, rep: _Reporter,
-                      bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and blanks of a column of labels, mapped through ``values`` (or the axis's own value names)."""
-    fld = am.column
-    c, blank = _categories(col, am.values if am.values is not None else {v: v for v in axis.value_names},
-                           axis.value_names)
-    uncovered = (c < 0) & ~blank
-    covered = sorted(am.values) if am.values is not None else list(axis.value_names)
-    hint = (f"add it under axes.{am.axis}.values" if am.values is not None else
-            f"map it with axes.{am.axis}.values: {{table value: value of {am.axis}}}")
-    rep.rows(uncovered, fld, f"not covered by the mapping of {am.axis} (covered: "
-                             f"{', '.join(map(str, covered[:15]))}{', ...' if len(covered) > 15 else ''}); "
-                             f"{hint}", cols.values(col))
-    bad |= uncovered
-    return c, blank
-
-
-def _binned_axis(df: Table, am: AxisMap, axes: Axes, codes: dict[str, np.ndarray], rep: _Reporter,
-                 bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and blanks of a numeric column (divided by ``per`` or the reference value), binned."""
-    axis, fld, n = axes[am.axis], am.column, len(df)
-    col = cols.column(df, am.column)
-    blank = cols.blank(col)
-    x = cols.numbers(col)
-    shown = cols.values(col)
-    nonnum = np.isnan(x) & ~blank
-    rep.rows(nonnum, fld, f"not a number; {am.axis} needs a number in {axis.unit or 'its unit'}", shown)
-    if am.per:
-        den_col = cols.column(df, am.per)
-        den = cols.numbers(den_col)
-        den_blank = cols.blank(den_col)
-        den_bad = ~den_blank & ~blank & ~nonnum & ~(np.isfinite(den) & (den > 0))
-        rep.rows(den_bad, am.per, f"must be a positive finite number (it divides {am.column} to give "
-                                  f"{axis.unit or am.axis})", cols.values(den_col))
-        bad |= den_bad
-        blank = blank | den_blank
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = x / np.where(den_bad, np.nan, den)
-    inf = np.isinf(x) & ~blank & ~nonnum
-    rep.rows(inf, fld, f"infinite; {am.axis} needs a finite number", shown)
-    neg = (x < 0) & ~inf
-    rep.rows(neg, fld, f"negative; {am.axis} ({axis.unit or 'a size'}) cannot be below 0", shown)
-    bad |= nonnum | inf | neg
-    ref_axis = None if am.relative else reference_axis(axes, am.axis)
-    if ref_axis:
-        ref = _references(axes, am.axis, ref_axis, codes.get(ref_axis, np.full(n, -1, np.int64)))
-        no_ref = np.isnan(ref) & ~blank
-        rep.rows(no_ref, fld, f"no reference {am.axis} for this {ref_axis} in axes.yaml", show=False)
-        bad |= no_ref
-        with np.errstate(invalid="ignore"):
-            x = x / ref
-    c = axis.bin_codes(x).astype(np.int64)
-    outside = (c < 0) & ~blank & ~bad & np.isfinite(x)
-    bins = "; ".join(f"{v.name} [{v.bin[0]:g}, {v.bin[1]:g})" for v in axis.values if v.bin)
-    what = f"{am.column} / {am.per}" if am.per else (
-        f"{am.column} / reference {am.axis} of the {ref_axis}" if ref_axis else am.column)
-    rep.rows(outside, fld, f"outside every bin of {am.axis} ({what}; bins: {bins})",
-             x if (am.per or ref_axis) else shown)
-    bad |= outside
-    return c, blank
-
-
-def _metric_values(df: Table, mapping: Mapping, rep: _Reporter, bad: np.ndarray) -> dict[str, np.ndarray]:
-    """Each metric as floats; an empty cell is a missing value, text or infinity makes the row bad."""
-    metrics: dict[str, np.ndarray] = {}
-    for name, colname in mapping.metrics.items():
-        if not cols.has(df, colname):
-            continue
-        col = cols.column(df, colname)
-        x = cols.numbers(col)
-        blank = cols.blank(col)
-        nonnum = np.isnan(x) & ~blank
-        inf = np.isinf(x)
-        rep.rows(nonnum, colname, f"not a number; metric {name} needs a number (leave the cell empty if it "
-                                  "was not measured)", cols.values(col))
-        rep.rows(inf, colname, f"infinite; metric {name} needs a finite number (leave the cell empty for a "
-                               "diverged run)", cols.values(col))
-        rep.rows(blank, colname, f"empty: the run is kept without metric {name}", show=False)
-        bad |= nonnum | inf
-        metrics[name] = x
-    return metrics
-
-
-def _check_placement(axes: Axes, codes: dict[str, np.ndarray], n: int, rep: _Reporter, bad: np.ndarray) -> None:
+def _check_placement(axes: Axes, codes: dict[str, np.ndarray], n: int, rep: Reporter, bad: np.ndarray) -> None:
     """Mark rows whose combination is no cell of the terrain. Unknown values take the axis default, or the
     possible value nearest to it (the store places the run there too)."""
-    unknown = np.full(n, -1, dtype=np.int64)
+    unknown = np.full(n, -1, dtype=np.int8)
     filled, cell, row_pattern = impute_patterns(axes, [codes.get(ax.name, unknown) for ax in axes.axes],
                                                 axes.grid.ravel())
-    impossible = ((filled >= 0).all(axis=1) & (cell < 0))[row_pattern] & ~bad
-    if impossible.any():
+    impossible_pattern = (filled >= 0).all(axis=1) & (cell < 0)
+    impossible = impossible_pattern[row_pattern] & ~bad if impossible_pattern.any() else None
+    if impossible is not None and impossible.any():
         whys = sorted({_why(axes, filled[row_pattern[i]]) for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
         rep.rows(impossible, "", "this combination is not a point of the terrain (impossible in axes.yaml: "
                                  + "; ".join(whys) + ")", show=False)
         bad |= impossible
 
 
-def _run_ids(df: Table, mapping: Mapping, raw: RawTable, rep: _Reporter, bad: np.ndarray):
+def _run_ids(cells: Cells, mapping: Mapping, raw: RawTable, rep: Reporter, bad: np.ndarray):
     """Each row's id as text: present and unique among the good rows (else the row is bad); row numbers
     when the mapping names no id column."""
-    n = len(df)
-    if not (mapping.id and cols.has(df, mapping.id)):
+    n = len(cells.table)
+    if not (mapping.id and cols.has(cells.table, mapping.id)):
         return np.arange(1, n + 1).astype(str)
-    col = cols.column(df, mapping.id)
-    blank = cols.blank(col)
+    blank, ids, first_of_all = cells.get("ids", mapping.id)
     rep.rows(blank & ~bad, mapping.id, "empty id: every run needs one (or leave 'id' out of the mapping to "
                                        "number the rows)", show=False)
     bad |= blank
-    ids = cols.id_text(col, blank)
     good = np.flatnonzero(~bad)
-    first = _first_rows(ids, good)
+    if len(good) == n:
+        first = first_of_all
+    elif (first_of_all == np.arange(n)).all():  # no id repeats at all
+        first = good
+    else:
+        first = _first_rows(ids, good)
     if (first != good).any():  # some id repeats: all but its first good row are duplicates
         dup = np.zeros(n, dtype=bool)
         dup[good[first != good]] = True
@@ -308,7 +175,7 @@ def _output_table(df: pd.DataFrame, mapping: Mapping, axes: Axes, codes: dict[st
     run_id = run_id if isinstance(run_id, pd.Series) else pd.Series(run_id)
     out: dict[str, object] = {"run_id": (run_id if all_rows else run_id.iloc[keep]).reset_index(drop=True)}
     for ax in axes.axes:
-        c = codes.get(ax.name, np.full(n, -1, np.int64))
+        c = codes.get(ax.name, np.full(n, -1, ax.code_dtype))
         c = c if all_rows else c[keep]
         if categorical:
             out[ax.name] = pd.Categorical.from_codes(np.where(c >= 0, c, -1), categories=list(ax.value_names))
@@ -331,15 +198,16 @@ def _output_arrow(df, mapping: Mapping, axes: Axes, codes: dict[str, np.ndarray]
     keep = np.flatnonzero(~bad)
     all_rows = len(keep) == n
     # arrays are made with columns.from_numpy and columns.strings: pa.array would import pandas
-    take = (lambda a: a) if all_rows else (lambda a: a.take(cols.from_numpy(keep)))
+    take = (lambda a: a) if all_rows else (lambda a: cols.take(a, keep))
     out: dict[str, object] = {"run_id": take(cols.strings(run_id.tolist()) if isinstance(run_id, np.ndarray)
                                              else run_id)}
     for ax in axes.axes:
-        c = codes.get(ax.name, np.full(n, -1, np.int64))
-        c = c if all_rows else c[keep]
-        width = np.int8 if len(ax.values) < 2 ** 7 else np.int16 if len(ax.values) < 2 ** 15 else np.int32
-        out[ax.name] = pa.DictionaryArray.from_arrays(cols.from_numpy(np.where(c >= 0, c, 0).astype(width), c < 0),
-                                                      cols.strings(ax.value_names))
+        c = codes.get(ax.name, np.full(n, -1, ax.code_dtype))
+        c = (c if all_rows else c[keep]).astype(ax.code_dtype, copy=False)
+        unknown = c < 0
+        if unknown.any():
+            c = np.where(unknown, np.array(0, c.dtype), c)
+        out[ax.name] = pa.DictionaryArray.from_arrays(cols.from_numpy(c, unknown), cols.strings(ax.value_names))
     for name, x in metrics.items():
         x = x if all_rows else x[keep]
         out[name] = cols.from_numpy(x, np.isnan(x))
@@ -376,31 +244,10 @@ def _nested(df: pd.DataFrame, mapping: Mapping, file_name: str) -> list[Problem]
         odd = next((v for v in df[c] if isinstance(v, (list, tuple, dict, set, np.ndarray, bytes, bytearray))), None)
         if odd is not None:
             kind = "bytes" if isinstance(odd, (bytes, bytearray)) else "lists or maps"
-            problems.append(Problem(file_name, "", c, f"{NESTED_VALUES} ({kind}, e.g. {show_value(_py(odd))}): "
+            problems.append(Problem(file_name, "", c, f"{NESTED_VALUES} ({kind}, e.g. {show_value(plain(odd))}): "
                                                       "a run table needs one plain value (text or a number) per "
                                                       "cell; flatten the column, or leave it out of the mapping"))
     return problems
-
-
-def _categories(col, table: dict[str, str], value_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Value codes of a categorical column through ``table`` (table value -> axis value; -1 if not
-    covered), and which cells are blank: both judged once per distinct value, not per row."""
-    codes, uniques = cols.factorize(col)
-    keys = [cols.category_key(u) for u in uniques]
-    lookup = {k: value_names.index(v) for k, v in table.items()}
-    mapped = np.array([lookup.get(k, -1) if k is not None else -1 for k in keys] + [-1], dtype=np.int64)
-    blank = np.array([k is None or k == "" for k in keys] + [True])
-    at = np.where(codes >= 0, codes, len(keys))
-    return mapped[at], blank[at]
-
-
-def _references(axes: Axes, axis: str, ref_axis: str, ref_codes: np.ndarray) -> np.ndarray:
-    """Per row, the reference value of ``axis`` for the row's ``ref_axis`` value (its default if unknown)."""
-    ref = axes[axis].reference
-    other = axes[ref_axis]
-    table = np.array([float(ref[v]) if v in ref else np.nan for v in other.value_names] + [np.nan])
-    default = other.code(other.default) if other.default else len(other.values)
-    return table[np.where(ref_codes >= 0, ref_codes, default)]
 
 
 def _why(axes: Axes, codes: np.ndarray) -> str:

@@ -7,7 +7,6 @@ import and the store call the same function, so a run is checked where it will b
 """
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 
@@ -42,12 +41,15 @@ def impute_patterns(axes: Axes, columns: list[np.ndarray], lookup: np.ndarray
     those, and each row is one flat key (no sort when the keys' range is small: a count per key)."""
     ext = [len(a.values) + 1 for a in axes.axes]  # codes + 1, so that unknown (-1) is a value too
     n = len(columns[0]) if columns else 0
-    key = np.zeros(n, dtype=np.int64)
+    total = int(np.prod(ext, dtype=np.float64))
+    # key = sum over axes of (code + 1) * stride: the codes' sum first (two passes per axis), the ones' once
+    key = np.zeros(n, dtype=np.int32 if total < 2 ** 31 else np.int64)
+    ones = 0
     for col, size in zip(columns, ext):
         key *= size
         key += col
-        key += 1
-    total = int(np.prod(ext, dtype=np.float64))
+        ones = ones * size + 1
+    key += ones
     if total <= max(4 * n, 1 << 16):
         seen = np.bincount(key, minlength=total) > 0
         keys = np.flatnonzero(seen)

@@ -79,6 +79,11 @@ class Axis:
         rel.flags.writeable = False
         return rel
 
+    @cached_property
+    def code_dtype(self) -> np.dtype:
+        """The smallest signed integer type holding every value code and -1 (unknown)."""
+        return np.dtype(np.int8 if len(self.values) < 2 ** 7 else np.int16 if len(self.values) < 2 ** 15 else np.int32)
+
     @property
     def binned(self) -> bool:
         return any(v.bin is not None for v in self.values)
@@ -88,7 +93,7 @@ class Axis:
         edges, codes = self._bin_table
         x = np.asarray(numbers, dtype=float)
         if not len(edges):
-            return np.full(x.shape, -1, dtype=np.int16)
+            return np.full(x.shape, -1, dtype=self.code_dtype)
         # Interval k is [edges[k], edges[k+1]); below the first edge, at or past the last, or NaN: -1.
         if len(edges) < 255:  # k = how many edges are <= x (NaN: none), one pass per edge: 4x a searchsorted
             k = np.zeros(x.shape, dtype=np.uint8)
@@ -103,8 +108,8 @@ class Axis:
     def _bin_table(self) -> tuple[np.ndarray, np.ndarray]:
         """The bins' edges, sorted, and the code of each interval between them, padded with -1 both ends."""
         bins = [(i, v.bin) for i, v in enumerate(self.values) if v.bin is not None]
-        edges = np.unique([e for _, b in bins for e in b]).astype(float)
-        codes = np.full(len(edges) + 1, -1, dtype=np.int16)
+        edges = np.array(sorted({float(e) for _, b in bins for e in b}), dtype=float)  # np.unique imports numpy.ma
+        codes = np.full(len(edges) + 1, -1, dtype=self.code_dtype)
         for k in range(len(edges) - 1):
             codes[k + 1] = next((i for i, (lo, hi) in bins if lo <= edges[k] and edges[k + 1] <= hi), -1)
         return edges, codes
