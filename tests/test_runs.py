@@ -368,3 +368,23 @@ def test_bin_codes_count_edges_as_a_search_would(axes):
         k[np.isnan(x)] = 0
         assert np.array_equal(axis.bin_codes(x), codes[k]), axis.name
 
+
+
+def test_parquet_dictionaries_only_where_values_repeat(tmp_path):
+    """Ids and other all-distinct text or numbers are stored plain; categories and repeating text or numbers are
+    dictionary encoded (a dictionary over a million distinct ids costs time and saves nothing)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from atlas_viz.runs.disk import write_parquet
+
+    n = 5000
+    table = pa.table({"run_id": [f"run{i}" for i in range(n)], "task": ["lm", "img"] * (n // 2),
+                      "loss": np.linspace(0, 1, n), "width": [64, 128] * (n // 2),
+                      "axis": pa.array(["a", "b"] * (n // 2)).dictionary_encode(), "empty": pa.nulls(n)})
+    write_parquet(table, tmp_path / "t.parquet")
+    meta = pq.ParquetFile(tmp_path / "t.parquet").metadata.row_group(0)
+    dictionary = {meta.column(i).path_in_schema for i in range(meta.num_columns)
+                  if any("DICTIONARY" in e for e in meta.column(i).encodings)}
+    assert dictionary == {"task", "width", "axis", "empty"}
+    assert pq.read_table(tmp_path / "t.parquet").equals(table)

@@ -248,9 +248,10 @@ def _fold(folder: Path, meta: dict) -> None:
 def write_parquet(table: Any, where: BinaryIO | Path, token: str | None = None) -> None:
     """Write a frame (or a pyarrow Table) as Parquet, fast: dictionary encoding only where it pays, no statistics.
 
-    Text, categories and numbers with few distinct values (judged on the first rows) are dictionary
-    encoded; a dictionary over a million distinct floats, and per-page statistics, would cost half
-    the write time for nothing. ``token`` marks a base table (see :data:`BASE_KEY`).
+    Categories are dictionary encoded; so are numbers with few distinct values and text that repeats (both
+    judged on the first rows). A dictionary over a million distinct floats or ids (which Parquet gives up after
+    its first megabyte, having hashed them), and per-page statistics, would cost time for nothing. ``token``
+    marks a base table (see :data:`BASE_KEY`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -268,9 +269,15 @@ def write_parquet(table: Any, where: BinaryIO | Path, token: str | None = None) 
             arrow = pa.Table.from_pandas(table, preserve_index=False)
     head = arrow.slice(0, DICTIONARY_PROBE)
     valid = arrow_options("CountOptions", mode="only_valid")
-    dictionary = [f.name for f in arrow.schema
-                  if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
-                  or arrow_call("count_distinct", head.column(f.name), options=valid).as_py() <= DICTIONARY_PROBE / 100]
+
+    def pays(f) -> bool:
+        numeric = pa.types.is_floating(f.type) or pa.types.is_integer(f.type)
+        if not (numeric or pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
+            return True  # categories, and anything else Parquet may hold
+        distinct = arrow_call("count_distinct", head.column(f.name), options=valid).as_py()
+        return distinct <= (DICTIONARY_PROBE / 100 if numeric else len(head) * 0.9)
+
+    dictionary = [f.name for f in arrow.schema if pays(f)]
     if token:
         arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), BASE_KEY: token.encode()})
     pq.write_table(arrow, where, use_dictionary=dictionary or False, write_statistics=False)

@@ -105,7 +105,7 @@ def _raw_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, file
     if not isinstance(source, (Path, str, bytes, bytearray, memoryview)):  # a pandas frame
         frame = source.copy()
         frame.columns = [str(c) for c in frame.columns]
-        return RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), "row", [])
+        return RawTable(frame.reset_index(drop=True), 1, "row", [])
     return read_table(source, file_name, [mapping.id] if mapping.id else [])
 
 

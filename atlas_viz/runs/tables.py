@@ -38,11 +38,12 @@ _EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 class RawTable:
-    """A table as read, with the label of each row (``line N`` or ``row N``).
+    """A table as read, with the label of each row (``line N`` or ``row N``): ``labels`` holds each row's number,
+    or is the first row's when they count up from it (no array of a million numbers for a clean table).
 
     A large clean CSV is held as read by Arrow (``arrow``); ``frame`` is then made from it on first use."""
 
-    def __init__(self, frame: pd.DataFrame | None, labels: np.ndarray, prefix: str, problems: list[Problem],
+    def __init__(self, frame: pd.DataFrame | None, labels: np.ndarray | int, prefix: str, problems: list[Problem],
                  lines_skipped: int = 0, arrow: pa.Table | None = None):
         self._frame, self.labels, self.prefix, self.problems = frame, labels, prefix, problems
         self.lines_skipped, self.arrow = lines_skipped, arrow
@@ -54,7 +55,7 @@ class RawTable:
         return self._frame
 
     def label(self, i: int) -> str:
-        return f"{self.prefix} {int(self.labels[i])}"
+        return f"{self.prefix} {self.labels + int(i) if isinstance(self.labels, int) else int(self.labels[i])}"
 
 def is_parquet(head: bytes) -> bool:
     return head[:4] == PARQUET_MAGIC
@@ -88,7 +89,7 @@ def read_table(source: Path | str | bytes, file_name: str, str_columns: list[str
                                "file (an image, spreadsheet or archive renamed .csv does not import)")])
     fast = _arrow_table(data, list(str_columns), head) if _size(data) >= FAST_CSV_BYTES else None
     if fast is not None:
-        return RawTable(None, np.arange(2, len(fast) + 2, dtype=np.int64), "line", problems, arrow=fast)
+        return RawTable(None, 2, "line", problems, arrow=fast)
     return _read_csv(data, file_name, head, list(str_columns), problems)
 
 
@@ -188,7 +189,7 @@ def _read_parquet(data: Path | bytes, file_name: str) -> RawTable:
                         [Problem(file_name, "", "", f"cannot be read as Parquet: {err}")])
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.reset_index(drop=True)
-    return RawTable(frame, np.arange(1, len(frame) + 1), "row", [])
+    return RawTable(frame, 1, "row", [])
 
 
 def _read_csv(data: Path | bytes, file_name: str, head: bytes, str_columns: list[str],
