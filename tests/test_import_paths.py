@@ -268,10 +268,11 @@ def test_cells_are_converted_ahead_in_threads_as_they_would_be_inline_and_errors
     from atlas_viz.runs import cells
 
     table = pa.table({"id": ["a", "b", "a"], "lab": ["x", None, "x"], "n": [1.0, None, 3.0]})
-    plan = [("ids", "id"), ("codes", "lab"), ("numbers", "n"), ("numbers", "absent")]
+    plan = [("ids", "id"), ("blank", "lab"), ("codes", "lab"), ("numbers", "n"), ("numbers", "absent")]
     ahead = cells.Cells(table, plan)
-    blank, ids, first = ahead.get("ids", "id")
-    assert blank.tolist() == [False] * 3 and first.tolist() == [0, 1, 0]
+    ids, first = ahead.get("ids", "id")
+    assert ids.to_pylist() == ["a", "b", "a"] and first.tolist() == [0, 1, 0]
+    assert ahead.get("blank", "lab").tolist() == [False, True, False]
     codes, uniques = ahead.get("codes", "lab")
     assert codes.tolist() == [0, -1, 0] and uniques == ["x"]
     assert np.array_equal(ahead.get("numbers", "n"), [1.0, np.nan, 3.0], equal_nan=True)

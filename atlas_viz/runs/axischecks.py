@@ -36,6 +36,7 @@ def plan(mapping: Mapping, axes: Axes) -> Iterator[tuple[str, str]]:
                 yield "numbers", am.per
     for colname in mapping.metrics.values():
         yield "numbers", colname
+        yield "blank", colname
 
 
 def axis_codes(cells: Cells, mapping: Mapping, axes: Axes, rep: Reporter, bad: np.ndarray) -> dict[str, np.ndarray]:
@@ -79,7 +80,7 @@ def _categorical_axis(cells: Cells, am: AxisMap, axis: Axis, rep: Reporter,
     c, blank = _categories(cells.get("codes", am.column),
                            am.values if am.values is not None else {v: v for v in axis.value_names},
                            axis.value_names, axis.code_dtype)
-    uncovered = (c < 0) & ~blank
+    uncovered = (c < 0) & ~blank if (c < 0).any() else np.zeros(len(c), dtype=bool)
     covered = sorted(am.values) if am.values is not None else list(axis.value_names)
     hint = (f"add it under axes.{am.axis}.values" if am.values is not None else
             f"map it with axes.{am.axis}.values: {{table value: value of {am.axis}}}")
@@ -100,7 +101,8 @@ def _categories(factorized: tuple[np.ndarray, list], table: dict[str, str], valu
     # a missing cell has code -1, which picks the last entry: not covered, and blank
     mapped = np.array([lookup.get(k, -1) if k is not None else -1 for k in keys] + [-1], dtype=dtype)
     blank = np.array([k is None or k == "" for k in keys] + [True])
-    return mapped[codes], blank[codes]
+    some_blank = blank[:-1].any() or (len(codes) and codes.min() < 0)
+    return mapped[codes], blank[codes] if some_blank else np.zeros(len(codes), dtype=bool)
 
 
 def _binned_axis(cells: Cells, am: AxisMap, axes: Axes, codes: dict[str, np.ndarray], rep: Reporter,
@@ -185,8 +187,7 @@ def metric_values(cells: Cells, mapping: Mapping, rep: Reporter, bad: np.ndarray
         if not cols.has(cells.table, colname):
             continue
         col = cols.column(cells.table, colname)
-        x = cells.get("numbers", colname)
-        blank = cols.blank(col)
+        x, blank = cells.get("numbers", colname), cells.get("blank", colname)
         nonnum = np.isnan(x) & ~blank
         inf = np.isinf(x)
         rep.rows(nonnum, colname, f"not a number; metric {name} needs a number (leave the cell empty if it "

@@ -19,15 +19,15 @@ WORKERS = 3
 """Threads converting columns: three beat two on two cores (a worker waiting on memory leaves its core to another)."""
 
 
-def id_cells(col) -> tuple[np.ndarray, Any, np.ndarray]:
-    """An id column's blank cells, its ids as text, and for each row the first row holding the same id."""
-    blank = cols.blank(col)
-    ids = cols.id_text(col, blank)
-    return blank, ids, cols.first_rows(ids, np.arange(len(col)))
+def id_cells(col) -> tuple[Any, np.ndarray]:
+    """An id column's ids as text, and for each row the first row holding the same id."""
+    ids = cols.id_text(col)
+    return ids, cols.first_rows(ids, np.arange(len(col)))
 
 
-KINDS: dict[str, Callable[[Any], Any]] = {"numbers": cols.numbers, "codes": cols.factorize, "ids": id_cells}
-"""What can be asked of a column: its numbers, its codes and distinct values, its id cells."""
+KINDS: dict[str, Callable[[Any], Any]] = {"numbers": cols.numbers, "codes": cols.factorize, "blank": cols.blank,
+                                          "ids": id_cells}
+"""What can be asked of a column: its numbers, its codes and distinct values, its blank cells, its ids."""
 
 
 class Cells:

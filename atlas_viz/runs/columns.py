@@ -266,8 +266,9 @@ class _ArrowValues:
         return self.col[int(i)].as_py()
 
 
-def id_text(col, empty: np.ndarray):
-    """Ids as text: text as it is, integers (also floats that are all integers) without a decimal point."""
+def id_text(col, empty: np.ndarray | None = None):
+    """Ids as text: text as it is, integers (also floats that are all integers) without a decimal point.
+    ``empty`` is :func:`blank` of the column (found here when not given and needed)."""
     if is_arrow(col):
         import pyarrow as pa
 
@@ -279,6 +280,8 @@ def id_text(col, empty: np.ndarray):
         return pa.array(id_text(col.to_pandas(), empty), type=pa.string())
     import pandas as pd
 
+    if empty is None:
+        empty = blank(col)
     if pd.api.types.is_float_dtype(col) and _integral(col.to_numpy()[~empty]):
         col = col.where(~empty, 0).astype(np.int64)  # integer ids with an empty cell were read as floats
     return col if pd.api.types.is_string_dtype(col) else col.astype(str)

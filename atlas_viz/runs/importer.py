@@ -88,7 +88,7 @@ def import_table(source: Path | str | bytes | pd.DataFrame, mapping: Mapping, ax
         problems.append(Problem(file_name, "", c, f"column '{c}' named in the mapping is not in the table "
                                                   f"(its columns: {shown})"))
     # every conversion the checks read is started now (an Arrow table's in threads), the ids' first
-    cells = Cells(df, [*([("ids", mapping.id)] if mapping.id else []), *plan(mapping, axes)])
+    cells = Cells(df, [*([("ids", mapping.id), ("blank", mapping.id)] if mapping.id else []), *plan(mapping, axes)])
     codes = axis_codes(cells, mapping, axes, rep, bad)
     metrics = metric_values(cells, mapping, rep, bad)
     _check_placement(axes, codes, n, rep, bad)
@@ -130,7 +130,8 @@ def _run_ids(cells: Cells, mapping: Mapping, raw: RawTable, rep: Reporter, bad: 
     n = len(cells.table)
     if not (mapping.id and cols.has(cells.table, mapping.id)):
         return np.arange(1, n + 1).astype(str)
-    blank, ids, first_of_all = cells.get("ids", mapping.id)
+    blank = cells.get("blank", mapping.id)
+    ids, first_of_all = cells.get("ids", mapping.id)
     rep.rows(blank & ~bad, mapping.id, "empty id: every run needs one (or leave 'id' out of the mapping to "
                                        "number the rows)", show=False)
     bad |= blank
