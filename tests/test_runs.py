@@ -388,3 +388,16 @@ def test_parquet_dictionaries_only_where_values_repeat(tmp_path):
                   if any("DICTIONARY" in e for e in meta.column(i).encodings)}
     assert dictionary == {"task", "width", "axis", "empty"}
     assert pq.read_table(tmp_path / "t.parquet").equals(table)
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_first_row_of_every_row_is_none_when_no_id_repeats(arrow):
+    import pyarrow as pa
+
+    from atlas_viz.runs.columns import first_rows
+
+    def ids(values):
+        return pa.chunked_array([values[:2], values[2:]]) if arrow else pd.Series(values, dtype=object)
+
+    assert first_rows(ids(["a", "b", "c", "d"])) is None
+    assert first_rows(ids(["a", "b", "a", "c", "b"])).tolist() == [0, 1, 0, 3, 1]

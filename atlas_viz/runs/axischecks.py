@@ -31,11 +31,11 @@ def plan(mapping: Mapping, axes: Axes) -> Iterator[tuple[str, str]]:
     """The (kind, column) conversions :func:`axis_codes` and :func:`metric_values` ask for, in their order."""
     for am in _in_order(mapping, axes):
         if am.value is None and am.column:
-            yield ("codes" if _categorical(am, axes[am.axis]) else "numbers"), am.column
+            yield ("codes" if _categorical(am, axes[am.axis]) else "blocks"), am.column
             if am.per:
-                yield "numbers", am.per
+                yield "blocks", am.per
     for colname in mapping.metrics.values():
-        yield "numbers", colname
+        yield "metric", colname
         yield "blank", colname
 
 
@@ -91,43 +91,63 @@ def _categorical_axis(cells: Cells, am: AxisMap, axis: Axis, rep: Reporter,
     return c, blank
 
 
-def _categories(factorized: tuple[np.ndarray, list], table: dict[str, str], value_names: tuple[str, ...],
+def _categories(factorized: tuple[list[np.ndarray], list], table: dict[str, str], value_names: tuple[str, ...],
                 dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Value codes of a factorized column of labels through ``table`` (table value -> axis value; -1 if not
     covered), and which cells are blank: both judged once per distinct value, not per row."""
-    codes, uniques = factorized
+    blocks, uniques = factorized
     keys = [cols.category_key(u) for u in uniques]
     lookup = {k: value_names.index(v) for k, v in table.items()}
     # a missing cell has code -1, which picks the last entry: not covered, and blank
     mapped = np.array([lookup.get(k, -1) if k is not None else -1 for k in keys] + [-1], dtype=dtype)
     blank = np.array([k is None or k == "" for k in keys] + [True])
-    some_blank = blank[:-1].any() or (len(codes) and codes.min() < 0)
-    return mapped[codes], blank[codes] if some_blank else np.zeros(len(codes), dtype=bool)
+    some_blank = blank[:-1].any() or any(len(b) and b.min() < 0 for b in blocks)
+    return _pick(mapped, blocks), _pick(blank, blocks) if some_blank else np.zeros(sum(map(len, blocks)), bool)
+
+
+def _pick(table: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
+    """``table[codes]`` of the codes given block by block, as one array."""
+    out = np.empty(sum(map(len, blocks)), dtype=table.dtype)
+    start = 0
+    for b in blocks:
+        out[start:start + len(b)] = table[b]
+        start += len(b)
+    return out
 
 
 def _binned_axis(cells: Cells, am: AxisMap, axes: Axes, codes: dict[str, np.ndarray], rep: Reporter,
                  bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes and blanks of a numeric column (divided by ``per`` or the reference value), binned.
 
-    Every row is binned at once; only rows that may hold a problem (no bin, a number below 0 before the reference
-    divides it, a divisor that is not a positive finite number) are looked at cell by cell, in
-    :func:`_binned_problems`: any other row has none."""
+    The rows are binned block by block (the column's chunks: no copy of the column, small temporaries); only rows
+    that may hold a problem (no bin, a number below 0 before the reference divides it, a divisor that is not a
+    positive finite number) are looked at cell by cell, in :func:`_binned_problems`: any other row has none."""
     axis, n = axes[am.axis], len(cells.table)
-    x = cells.get("numbers", am.column)
-    den = cells.get("numbers", am.per) if am.per else None
+    xs = cells.get("blocks", am.column)
+    dens = cells.get("blocks", am.per) if am.per else None
+    if dens is not None and [len(d) for d in dens] != [len(x) for x in xs]:  # chunked differently: join them
+        xs, dens = [np.concatenate(xs)] if xs else [], [np.concatenate(dens)] if dens else []
     ref_axis = None if am.relative else reference_axis(axes, am.axis)
-    ref = _references(axes, am.axis, ref_axis, codes.get(ref_axis, np.full(n, -1, np.int8))) if ref_axis else None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = x / den if den is not None else x
-        y = x / ref if ref is not None else x
-    c = axis.bin_codes(y)
-    ok = (c >= 0) & (x >= 0)  # infinity and NaN have no bin; a negative number may (if a bin reaches below 0)
-    if den is not None:
-        ok &= (den > 0) & (den < np.inf)
+    ref_codes = codes.get(ref_axis, np.full(n, -1, np.int8)) if ref_axis else None
+    ref_table = _reference_table(axes, am.axis, ref_axis) if ref_axis else None
+    c, ok = np.empty(n, dtype=axis.code_dtype), np.empty(n, dtype=bool)
+    start = 0
+    for k, x in enumerate(xs):
+        end = start + len(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = x / dens[k] if dens is not None else x
+            y = x / ref_table[ref_codes[start:end]] if ref_axis else x
+        c[start:end] = axis.bin_codes(y)
+        fine = (c[start:end] >= 0) & (x >= 0)
+        if dens is not None:
+            fine &= (dens[k] > 0) & (dens[k] < np.inf)
+        ok[start:end] = fine
+        start = end
     blank = np.zeros(n, dtype=bool)
     rows = rows_to_check(ok)
     if len(rows):
-        blank[rows] = _binned_problems(cells, am, axes, rows, None if ref is None else ref[rows], ref_axis, rep, bad)
+        ref = ref_table[ref_codes[rows]] if ref_axis else None
+        blank[rows] = _binned_problems(cells, am, axes, rows, ref, ref_axis, rep, bad)
     return c, blank
 
 
@@ -180,16 +200,15 @@ def _binned_problems(cells: Cells, am: AxisMap, axes: Axes, rows: np.ndarray, re
     return blank
 
 
-def metric_values(cells: Cells, mapping: Mapping, rep: Reporter, bad: np.ndarray) -> dict[str, np.ndarray]:
-    """Each metric as floats; an empty cell is a missing value, text or infinity makes the row bad."""
-    metrics: dict[str, np.ndarray] = {}
+def metric_values(cells: Cells, mapping: Mapping, rep: Reporter, bad: np.ndarray) -> dict[str, object]:
+    """Each metric as floats (a numpy array, or an Arrow column of floats: see :func:`columns.metric_cells`); an
+    empty cell is a missing value, text or infinity makes the row bad."""
+    metrics: dict[str, object] = {}
     for name, colname in mapping.metrics.items():
         if not cols.has(cells.table, colname):
             continue
         col = cols.column(cells.table, colname)
-        x, blank = cells.get("numbers", colname), cells.get("blank", colname)
-        nonnum = np.isnan(x) & ~blank
-        inf = np.isinf(x)
+        (x, nonnum, inf), blank = cells.get("metric", colname), cells.get("blank", colname)
         rep.rows(nonnum, colname, f"not a number; metric {name} needs a number (leave the cell empty if it "
                                   "was not measured)", cols.values(col))
         rep.rows(inf, colname, f"infinite; metric {name} needs a finite number (leave the cell empty for a "
@@ -200,11 +219,11 @@ def metric_values(cells: Cells, mapping: Mapping, rep: Reporter, bad: np.ndarray
     return metrics
 
 
-def _references(axes: Axes, axis: str, ref_axis: str, ref_codes: np.ndarray) -> np.ndarray:
-    """Per row, the reference value of ``axis`` for the row's ``ref_axis`` value (its default if unknown)."""
+def _reference_table(axes: Axes, axis: str, ref_axis: str) -> np.ndarray:
+    """The reference value of ``axis`` for each value of ``ref_axis``, indexed by its code; an unknown value (-1)
+    picks the last entry, the default's reference (NaN without a default, or where no reference is given)."""
     ref = axes[axis].reference
     other = axes[ref_axis]
     table = np.array([float(ref[v]) if v in ref else np.nan for v in other.value_names] + [np.nan])
-    # an unknown value (-1) picks the last entry, which is the default's when there is one
     table[-1] = table[other.code(other.default)] if other.default else np.nan
-    return table[ref_codes]
+    return table

@@ -19,15 +19,18 @@ WORKERS = 3
 """Threads converting columns: three beat two on two cores (a worker waiting on memory leaves its core to another)."""
 
 
-def id_cells(col) -> tuple[Any, np.ndarray]:
-    """An id column's ids as text, and for each row the first row holding the same id."""
+def id_cells(col) -> tuple[Any, np.ndarray | None]:
+    """An id column's ids as text, and for each row the first row holding the same id (None when no id
+    repeats, the usual case)."""
     ids = cols.id_text(col)
-    return ids, cols.first_rows(ids, np.arange(len(col)))
+    return ids, cols.first_rows(ids)
 
 
-KINDS: dict[str, Callable[[Any], Any]] = {"numbers": cols.numbers, "codes": cols.factorize, "blank": cols.blank,
+KINDS: dict[str, Callable[[Any], Any]] = {"numbers": cols.numbers, "blocks": cols.number_blocks,
+                                          "codes": cols.factorize, "blank": cols.blank, "metric": cols.metric_cells,
                                           "ids": id_cells}
-"""What can be asked of a column: its numbers, its codes and distinct values, its blank cells, its ids."""
+"""What can be asked of a column: its numbers (whole, or block by block), its codes and distinct values, its blank
+cells, its metric cells, its ids."""
 
 
 class Cells:

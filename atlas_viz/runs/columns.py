@@ -230,22 +230,43 @@ def numbers(col) -> np.ndarray:
     return pd.to_numeric(col.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def factorize(col) -> tuple[np.ndarray, list]:
-    """(code per cell, -1 where missing; the distinct values as Python objects). Codes of an Arrow column are
-    its dictionary's (32-bit, no copy when no cell is missing)."""
+def number_blocks(col) -> list[np.ndarray]:
+    """:func:`numbers` block by block: an Arrow column of numbers chunk by chunk, each chunk with no missing cell
+    as it is stored (no copy: integers stay integers), others as floats with NaN; any other column as one block.
+    Checks that go block by block keep their temporary arrays small, in memory already in use."""
+    if is_arrow(col) and _kind(col) in ("int", "float"):
+        import pyarrow as pa
+
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        return [to_numpy(c, dtype=np.float64) if c.null_count else _values(c) for c in chunks]
+    return [numbers(col)]
+
+
+def metric_cells(col) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A metric column as it is stored (floats, missing where empty), and which of its cells are not numbers and
+    which are infinite. An Arrow column of floats holding no NaN is passed on as it is (no copy): each of its
+    cells is a number or missing, so only infinities are looked for."""
+    if is_arrow(col) and _kind(col) == "float" and not int(
+            np.count_nonzero(to_numpy(arrow_call("is_nan", col), fill=False))):
+        return col, np.zeros(len(col), dtype=bool), to_numpy(arrow_call("is_inf", col), fill=False)
+    x = numbers(col)
+    return x, np.isnan(x) & ~blank(col), np.isinf(x)
+
+
+def factorize(col) -> tuple[list[np.ndarray], list]:
+    """(the code of each cell, block by block, -1 where missing; the distinct values as Python objects). An Arrow
+    column's blocks are its chunks' dictionary indices (no copy where no cell is missing); a pandas column is one
+    block."""
     if is_arrow(col) and _kind(col) in ("text", "int", "float", "bool"):
         import pyarrow as pa
 
         enc = arrow_call("dictionary_encode", col)  # the chunks of a chunked column share one dictionary
         chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
-        if not chunks:
-            return np.zeros(0, np.int32), []
-        codes = [to_numpy(c.indices, fill=-1) for c in chunks]
-        return (codes[0] if len(codes) == 1 else np.concatenate(codes)), chunks[-1].dictionary.to_pylist()
+        return [to_numpy(c.indices, fill=-1) for c in chunks], (chunks[-1].dictionary.to_pylist() if chunks else [])
     import pandas as pd
 
     codes, uniques = pd.factorize(col.to_pandas() if is_arrow(col) else col, use_na_sentinel=True)
-    return np.asarray(codes), list(uniques)
+    return [np.asarray(codes)], list(uniques)
 
 
 def take(col, rows: np.ndarray):
@@ -295,14 +316,18 @@ def id_at(ids, i: int) -> object:
     return ids[int(i)].as_py() if is_arrow(ids) else ids.iloc[int(i)]
 
 
-def first_rows(ids, rows: np.ndarray) -> np.ndarray:
-    """For each of ``rows`` (ascending), the first of ``rows`` holding the same id.
+def first_rows(ids, rows: np.ndarray | None = None) -> np.ndarray | None:
+    """For each of ``rows`` (ascending; every row when None), the first of ``rows`` holding the same id: ``rows``
+    itself when no id repeats (None for every row).
 
     Text held by Arrow is sorted by Arrow (a third of the time of hashing a million distinct strings);
     anything else is factorized.
     """
     import pyarrow as pa
 
+    if rows is None:
+        first = first_rows(ids, np.arange(len(ids))) if not is_arrow(ids) else _first_of_arrow(ids, None)
+        return None if first is None or (not is_arrow(ids) and np.array_equal(first, np.arange(len(ids)))) else first
     if is_arrow(ids):
         arr = take(ids, rows) if len(rows) < len(ids) else ids
     else:
@@ -315,6 +340,11 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
             codes, _ = pd.factorize(sub)
             _, first_of_code = np.unique(codes, return_index=True)
             return rows[first_of_code[codes]]
+    return _first_of_arrow(arr, rows)
+
+
+def _first_of_arrow(arr, rows: np.ndarray | None) -> np.ndarray | None:
+    """:func:`first_rows` of the Arrow text ``arr`` (the ids of ``rows``; of every row when None)."""
     if not len(arr):
         return rows
     arr = arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
@@ -323,6 +353,7 @@ def first_rows(ids, rows: np.ndarray) -> np.ndarray:
     repeats = to_numpy(arrow_call("equal", ordered[1:], ordered[:-1]), fill=False)
     if not repeats.any():  # unique ids, the usual case
         return rows
+    rows = np.arange(len(arr)) if rows is None else rows
     order = to_numpy(order_arrow).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, ~repeats])
     group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))

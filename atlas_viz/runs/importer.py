@@ -113,11 +113,14 @@ def _check_placement(axes: Axes, codes: dict[str, np.ndarray], n: int, rep: Repo
     """Mark rows whose combination is no cell of the terrain. Unknown values take the axis default, or the
     possible value nearest to it (the store places the run there too)."""
     unknown = np.full(n, -1, dtype=np.int8)
-    filled, cell, row_pattern = impute_patterns(axes, [codes.get(ax.name, unknown) for ax in axes.axes],
-                                                axes.grid.ravel())
+    filled, cell, patterns = impute_patterns(axes, [codes.get(ax.name, unknown) for ax in axes.axes],
+                                             axes.grid.ravel())
     impossible_pattern = (filled >= 0).all(axis=1) & (cell < 0)
-    impossible = impossible_pattern[row_pattern] & ~bad if impossible_pattern.any() else None
-    if impossible is not None and impossible.any():
+    if not impossible_pattern.any():
+        return
+    row_pattern = patterns()
+    impossible = impossible_pattern[row_pattern] & ~bad
+    if impossible.any():
         whys = sorted({_why(axes, filled[row_pattern[i]]) for i in np.flatnonzero(impossible)[:MAX_REPORTED]})
         rep.rows(impossible, "", "this combination is not a point of the terrain (impossible in axes.yaml: "
                                  + "; ".join(whys) + ")", show=False)
@@ -135,13 +138,10 @@ def _run_ids(cells: Cells, mapping: Mapping, raw: RawTable, rep: Reporter, bad: 
     rep.rows(blank & ~bad, mapping.id, "empty id: every run needs one (or leave 'id' out of the mapping to "
                                        "number the rows)", show=False)
     bad |= blank
+    if first_of_all is None:  # no id repeats at all, the usual case
+        return ids
     good = np.flatnonzero(~bad)
-    if len(good) == n:
-        first = first_of_all
-    elif (first_of_all == np.arange(n)).all():  # no id repeats at all
-        first = good
-    else:
-        first = _first_rows(ids, good)
+    first = first_of_all if len(good) == n else _first_rows(ids, good)
     if (first != good).any():  # some id repeats: all but its first good row are duplicates
         dup = np.zeros(n, dtype=bool)
         dup[good[first != good]] = True
@@ -171,8 +171,8 @@ def _output_table(df: pd.DataFrame, mapping: Mapping, axes: Axes, codes: dict[st
     import pandas as pd
 
     n = len(df)
-    keep = np.flatnonzero(~bad)
-    all_rows = len(keep) == n
+    all_rows = not bad.any()
+    keep = None if all_rows else np.flatnonzero(~bad)
     run_id = run_id if isinstance(run_id, pd.Series) else pd.Series(run_id)
     out: dict[str, object] = {"run_id": (run_id if all_rows else run_id.iloc[keep]).reset_index(drop=True)}
     for ax in axes.axes:
@@ -196,8 +196,8 @@ def _output_arrow(df, mapping: Mapping, axes: Axes, codes: dict[str, np.ndarray]
     import pyarrow as pa
 
     n = len(df)
-    keep = np.flatnonzero(~bad)
-    all_rows = len(keep) == n
+    all_rows = not bad.any()
+    keep = None if all_rows else np.flatnonzero(~bad)
     # arrays are made with columns.from_numpy and columns.strings: pa.array would import pandas
     take = (lambda a: a) if all_rows else (lambda a: cols.take(a, keep))
     out: dict[str, object] = {"run_id": take(cols.strings(run_id.tolist()) if isinstance(run_id, np.ndarray)
@@ -210,8 +210,11 @@ def _output_arrow(df, mapping: Mapping, axes: Axes, codes: dict[str, np.ndarray]
             c = np.where(unknown, np.array(0, c.dtype), c)
         out[ax.name] = pa.DictionaryArray.from_arrays(cols.from_numpy(c, unknown), cols.strings(ax.value_names))
     for name, x in metrics.items():
-        x = x if all_rows else x[keep]
-        out[name] = cols.from_numpy(x, np.isnan(x))
+        if cols.is_arrow(x):
+            out[name] = take(x)
+        else:
+            x = x if all_rows else x[keep]
+            out[name] = cols.from_numpy(x, np.isnan(x))
     for c in _config_names(df, mapping):
         out[CONFIG_PREFIX + c] = take(df.column(c))
     return pa.table(out)

@@ -7,11 +7,14 @@ import and the store call the same function, so a run is checked where it will b
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 
 import numpy as np
 
 from atlas_viz.terrain.axes import Axes
 
+KEY_BLOCK = 1 << 16
+"""Rows whose pattern keys are counted at once."""
 MAX_CANDIDATES = 4096
 """Combinations of unknown values tried per distinct row pattern before giving up."""
 
@@ -29,38 +32,52 @@ def impute_codes(axes: Axes, codes: np.ndarray, lookup: np.ndarray) -> tuple[np.
     (filled codes, cell per row): a cell of -1 means no value works, or an unknown axis has no default.
     """
     filled, cell, inverse = impute_patterns(axes, [codes[:, j] for j in range(codes.shape[1])], lookup)
-    return filled[inverse], cell[inverse]
+    rows = inverse()
+    return filled[rows], cell[rows]
 
 
 def impute_patterns(axes: Axes, columns: list[np.ndarray], lookup: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    ) -> tuple[np.ndarray, np.ndarray, Callable[[], np.ndarray]]:
     """:func:`impute_codes` on the distinct rows only: ``columns`` holds one code array per axis (-1 =
-    unknown). Returns (filled codes per distinct row, cell per distinct row, each row's distinct row).
+    unknown). Returns (filled codes per distinct row, cell per distinct row, a function giving each row's
+    distinct row: an import asks for it only when some distinct row is impossible).
 
     A million runs rarely make more than a few thousand distinct combinations, so the search runs on
     those, and each row is one flat key (no sort when the keys' range is small: a count per key)."""
     ext = [len(a.values) + 1 for a in axes.axes]  # codes + 1, so that unknown (-1) is a value too
     n = len(columns[0]) if columns else 0
     total = int(np.prod(ext, dtype=np.float64))
-    # key = sum over axes of (code + 1) * stride: the codes' sum first (two passes per axis), the ones' once
-    key = np.zeros(n, dtype=np.int32 if total < 2 ** 31 else np.int64)
+    if total <= max(4 * n, 1 << 16):  # a count per key, block by block (small temporaries, in memory in use)
+        counts = np.zeros(total, dtype=np.int64)
+        for start in range(0, n, KEY_BLOCK):
+            counts += np.bincount(_keys(columns, ext, total, start, start + KEY_BLOCK), minlength=total)
+        keys = np.flatnonzero(counts)
+        rank = np.zeros(total, dtype=np.int32 if len(keys) < 2 ** 31 else np.int64)
+        rank[keys] = np.arange(len(keys))
+
+        def inverse() -> np.ndarray:
+            return rank[_keys(columns, ext, total, 0, n)]
+    else:
+        keys, found = np.unique(_keys(columns, ext, total, 0, n), return_inverse=True)
+
+        def inverse() -> np.ndarray:
+            return found.ravel()
+    patterns = np.stack(np.unravel_index(keys, ext), axis=1).astype(np.int64) - 1
+    filled, cell = _impute_rows(axes, patterns.reshape(len(keys), len(ext)), lookup)
+    return filled, cell, inverse
+
+
+def _keys(columns: list[np.ndarray], ext: list[int], total: int, start: int, end: int) -> np.ndarray:
+    """The flat key of rows ``start:end``: the sum over axes of (code + 1) * stride (the codes' sum first, two
+    passes per axis, then the ones' once)."""
+    key = np.zeros(len(columns[0][start:end]), dtype=np.int32 if total < 2 ** 31 else np.int64)
     ones = 0
     for col, size in zip(columns, ext):
         key *= size
-        key += col
+        key += col[start:end]
         ones = ones * size + 1
     key += ones
-    if total <= max(4 * n, 1 << 16):
-        seen = np.bincount(key, minlength=total) > 0
-        keys = np.flatnonzero(seen)
-        rank = np.zeros(total, dtype=np.int64)
-        rank[keys] = np.arange(len(keys))
-        inverse = rank[key]
-    else:
-        keys, inverse = np.unique(key, return_inverse=True)
-    patterns = np.stack(np.unravel_index(keys, ext), axis=1).astype(np.int64) - 1
-    filled, cell = _impute_rows(axes, patterns.reshape(len(keys), len(ext)), lookup)
-    return filled, cell, inverse.ravel()
+    return key
 
 
 def _impute_rows(axes: Axes, codes: np.ndarray, lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
