@@ -1,8 +1,13 @@
 """Predictions and their checks: neighbours on axes, the prediction block, verdicts on synthetic runs, the CLI."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from atlas_viz.catalogue.predictions import parse_prediction
+from atlas_viz.checks.scope import RunTable
+from atlas_viz.checks.verdicts import check_result
 from atlas_viz.core.problems import DataError
 from atlas_viz.terrain.axes import parse_axes
 
@@ -57,13 +62,6 @@ def test_layout_digest_ignores_neighbours_and_descriptions():
 
 
 # ---------------------------------------------------------------- predictions on synthetic runs
-
-import numpy as np
-import pandas as pd
-
-from atlas_viz.catalogue.predictions import parse_prediction
-from atlas_viz.checks.scope import RunTable
-from atlas_viz.checks.verdicts import check_result
 
 CELL = {"task": "language_modeling", "architecture": "transformer", "width": "wide", "depth": "deep",
         "optimizer": "adaptive", "learning_rate": "moderate", "parameterization": "standard",

@@ -98,7 +98,7 @@ def test_frontier_is_one_step_outside_a_theorem_along_one_axis(loaded):
 
 
 def test_runs_with_no_result_are_observed_but_unmapped(loaded):
-    atlas, placed = loaded[0], loaded[1]
+    placed = loaded[1]
     run_cell = int(placed["cell"].iloc[0])
     gaps = gaps_of(loaded, ("observed_unmapped",), ("generalization",))
     hit = [g for g in gaps if run_cell in set(g.cells)]

@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 
 from atlas_viz.core.names import MARKER_GAP_SHARE
+from atlas_viz.core.text import pretty
+from atlas_viz.io.derived import DerivedStore
+from atlas_viz.terrain.axes import Axes
 
 SNAP = 0.7
 """A lattice point moves onto its nearest cell of the region within this many marker gaps."""
 HOME_POINTS = 37
 """A result's home is one of this many lattice points nearest its region's central cell (three rings), chosen
 by its id; it probes onward from there (open addressing), so a newcomer displaces few markers."""
-from atlas_viz.core.text import pretty
-from atlas_viz.io.derived import DerivedStore
-from atlas_viz.terrain.axes import Axes
 
 
 def region_mask(axes: Axes, codes: pd.DataFrame, region: dict[str, tuple[str, ...]]) -> np.ndarray:

@@ -261,7 +261,10 @@ def _train_random_features(cfg: RunConfig, x_tr, y_tr, x_te, y_te, classificatio
     """Random ReLU features (fixed) and a linear readout trained on squared loss by gd, sgd or Adam."""
     rng = np.random.default_rng(cfg.seed)
     w = rng.standard_normal((x_tr.shape[1], cfg.width_units)) / np.sqrt(x_tr.shape[1])
-    feats = lambda x: np.c_[np.maximum(x @ w, 0.0) * np.sqrt(2.0 / cfg.width_units), np.ones(len(x))]
+
+    def feats(x):
+        return np.c_[np.maximum(x @ w, 0.0) * np.sqrt(2.0 / cfg.width_units), np.ones(len(x))]
+
     f_tr, f_te = feats(x_tr), feats(x_te)
     classes = np.unique(np.r_[y_tr, y_te]) if classification else None
     t_tr = (y_tr[:, None] == classes[None, :]).astype(float) if classification else y_tr[:, None].astype(float)
