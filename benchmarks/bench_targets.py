@@ -1,6 +1,6 @@
 """The speed targets of the structure-and-speed issue, each side by side with its baseline, in one run.
 
-    python benchmarks/bench_targets.py [--reps 3] [--million] [--suite] [--skip-import]
+    python benchmarks/bench_targets.py [--reps 3] [--million] [--suite] [--skip-import] [--sweep mapped|all]
 
 Every figure is a ratio to a floor measured in the same run on the same machine (a minimal Streamlit app, or
 pyarrow alone), because absolute seconds on a shared 2-core VM move by tens of percent from one hour to the
@@ -14,7 +14,8 @@ next. Prints one line per target and a summary table:
    the same change in a minimal app that filters its points by a text box (target <= 2x);
 4. the bytes the server sends for that filter change, counted on the page's websocket (target <= 100 KB);
 5. ``import-runs`` of a million rows as a whole process, against a process that reads the CSV with pyarrow,
-   writes it as Parquet and fsyncs it (the floor of any import that stores the table; target <= 1.3x);
+   writes it as Parquet and fsyncs it (the floor of any import that stores the table; target <= 1.3x); with
+   ``--sweep mapped`` / ``--sweep all``, the same for a real sweep of 1.2 million rows (scan-bench's runs);
 6. with ``--suite``: the test suite's wall time (``python -m pytest -q``; target <= 90 s).
 """
 from __future__ import annotations
@@ -219,8 +220,33 @@ def make_million(tmp: Path, data: Path, rows: int) -> tuple[Path, Path, Path]:
     return csv, mapping, million
 
 
-def bench_import(tmp: Path, csv: Path, mapping: Path, data: Path, reps: int) -> dict:
-    print(f"\n[5. import-runs of a million rows, whole processes] best of {reps}, alternating")
+def make_sweep(tmp: Path, columns: str, copies: int = 1005) -> tuple[Path, Path]:
+    """A real hyperparameter sweep of about 1.2 million rows: scan-bench's 1,194 language-model runs (final
+    checkpoints, as ``scripts/convert_scan_bench.py`` selects them) repeated ``copies`` times, each copy with its
+    own run ids; ``columns`` is "mapped" (the 22 columns its mapping reads) or "all" (100 columns, 2.1 GB)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import pandas as pd
+    import yaml
+    from convert_scan_bench import MAPPING, final_runs, scan_bench_dir
+
+    runs = final_runs(scan_bench_dir()[0])
+    if columns == "mapped":
+        used = [MAPPING["id"], *(a["column"] for a in MAPPING["axes"].values() if "column" in a),
+                *MAPPING["metrics"], *MAPPING["config"]]
+        runs = runs[list(dict.fromkeys(used))]
+    sweep = pd.concat([runs] * copies, ignore_index=True)
+    copy = pd.Series(range(copies)).repeat(len(runs)).astype(str).to_numpy()
+    sweep[MAPPING["id"]] = sweep[MAPPING["id"]] + "_" + copy
+    csv = tmp / f"sweep_{columns}.csv"
+    sweep.to_csv(csv, index=False)
+    os.sync()  # the first import should not share the disk with the write-back of a 2 GB file
+    mapping = tmp / "sweep.mapping.yaml"
+    mapping.write_text(yaml.safe_dump(MAPPING))
+    return csv, mapping
+
+
+def bench_import(tmp: Path, csv: Path, mapping: Path, data: Path, reps: int, what: str = "a million rows") -> dict:
+    print(f"\n[5. import-runs of {what}, whole processes] best of {reps}, alternating")
     imports, floors = [], []
     for i in range(reps):
         target = tmp / f"import_{i}"
@@ -233,7 +259,8 @@ def bench_import(tmp: Path, csv: Path, mapping: Path, data: Path, reps: int) -> 
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", FLOOR_CHILD, str(csv), str(tmp / "floor.parquet")], check=True)
         floors.append(time.perf_counter() - t0)
-    return row("import-runs vs pyarrow read + Parquet write + fsync", min(imports), min(floors), 1.3)
+    label = "" if what == "a million rows" else f" ({what})"
+    return row(f"import-runs{label} vs pyarrow read + Parquet write + fsync", min(imports), min(floors), 1.3)
 
 
 def bench_suite() -> dict:
@@ -265,6 +292,9 @@ def main() -> int:
     ap.add_argument("--skip-launch", action="store_true", help="skip the cold starts (1-2), keep the filter change")
     ap.add_argument("--skip-import", action="store_true")
     ap.add_argument("--suite", action="store_true", help="also time the test suite")
+    ap.add_argument("--sweep", choices=("mapped", "all"), action="append", default=[],
+                    help="also import a real 1.2M-row sweep (scan-bench's runs repeated; needs "
+                         "pip install --no-deps scan-bench): its mapped columns, or all 100 (2.1 GB CSV)")
     ap.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = ap.parse_args()
     print(machine())
@@ -281,6 +311,11 @@ def main() -> int:
             rows += bench_browser(args.reps, tmp, data, million if args.million else None, args.skip_launch)
         if not args.skip_import:
             rows.append(bench_import(tmp, csv, mapping, data, args.reps))
+        for columns in args.sweep:
+            sweep_csv, sweep_mapping = make_sweep(tmp, columns)
+            what = f"a real 1.2M-row sweep, {'its 22 mapped' if columns == 'mapped' else 'all 100'} columns"
+            rows.append(bench_import(tmp, sweep_csv, sweep_mapping, data, args.reps, what))
+            sweep_csv.unlink()
         if args.suite:
             rows.append(bench_suite())
     finally:
