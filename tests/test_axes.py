@@ -70,3 +70,29 @@ def test_the_one_grid_index_names_every_cell_once_and_refuses_impossible_ones(ax
                                                                   "moderate", "standard", "interpolation"])]
     assert axes.cell_ids(np.array([shallow]))[0] == -1  # a one-hidden-layer network is never deep
     assert axes.cell_ids(np.array([[-1] * len(axes.axes)]))[0] == -1
+
+
+def test_the_grid_follows_rules_over_several_axes_as_a_loop_over_every_combination_would():
+    import itertools
+
+    import yaml
+    from conftest import BUNDLED
+
+    spec = yaml.safe_load((BUNDLED / "axes.yaml").read_text())
+    spec["impossible"] = [
+        {"when": {"optimizer": ["gradient_flow", "sgd"], "task": ["tabular"]},
+         "excludes": {"learning_rate": ["large"], "depth": ["deep", "infinite"]}, "why": "a test rule"},
+        {"when": {"architecture": ["kernel"]}, "excludes": {"width": ["narrow"]}, "why": "another"}]
+    axes = parse_axes(spec)
+    rules = [(r.when, r.excludes) for r in axes.impossible]
+    names = [a.value_names for a in axes.axes]
+    expected = np.full([len(n) for n in names], -1)
+    cell = 0
+    for combo in itertools.product(*(range(len(n)) for n in names)):
+        values = {a.name: names[i][c] for i, (a, c) in enumerate(zip(axes.axes, combo))}
+        if not any(all(values[k] in v for k, v in when.items()) and any(values[k] in v for k, v in ex.items())
+                   for when, ex in rules):
+            expected[combo] = cell
+            cell += 1
+    assert np.array_equal(axes.grid, expected)
+    assert np.array_equal(axes.cell_ids(cell_codes(axes).to_numpy()), np.arange(cell))

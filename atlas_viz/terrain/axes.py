@@ -141,7 +141,10 @@ class Axes:
         """The one grid index of the terrain: the cell id of every combination of value codes, shaped like the
         product of the axes (-1 where impossible). Built once per loaded axes and read-only; masks, gaps, the
         placement of runs and the import all read cells off it."""
-        index = product_index(self, _cell_code_array(self))
+        possible = _possible(self).ravel()  # cells are the possible combinations in this (C) order
+        index = np.cumsum(possible, dtype=np.int64) - 1
+        index[~possible] = -1
+        index = index.reshape([len(a.values) for a in self.axes])
         index.flags.writeable = False
         return index
 
@@ -335,17 +338,6 @@ def _parse_neighbours(raw: object, names: list[str], bad) -> tuple[tuple[str, st
     return tuple(pairs)
 
 
-def product_index(axes: Axes, codes: pd.DataFrame | np.ndarray) -> np.ndarray:
-    """Cell id of every combination of value codes, as an array shaped like the product of the axes
-    (-1 where the combination is impossible). ``codes`` has one column of value codes per axis, a row per cell
-    (a frame with a column per axis name, or an array with the axes in file order)."""
-    sizes = tuple(len(a.values) for a in axes.axes)
-    index = np.full(int(np.prod(sizes)), -1, dtype=np.int64)
-    array = codes if isinstance(codes, np.ndarray) else codes[list(axes.names)].to_numpy()
-    index[np.ravel_multi_index(array.astype(np.int64).T, sizes)] = np.arange(len(codes))
-    return index.reshape(sizes)
-
-
 def cell_codes(axes: Axes) -> pd.DataFrame:
     """Every cell of the terrain as one row of value codes (uint8), in a fixed order.
 
@@ -362,18 +354,33 @@ def cell_codes(axes: Axes) -> pd.DataFrame:
 
 def _cell_code_array(axes: Axes) -> np.ndarray:
     """:func:`cell_codes` as an array (cells x axes, uint8), without pandas."""
+    possible = _possible(axes)
+    grids = np.indices(possible.shape, dtype=np.uint8).reshape(possible.ndim, -1)
+    return np.ascontiguousarray(grids[:, possible.ravel()].T)
+
+
+def _possible(axes: Axes) -> np.ndarray:
+    """Which combinations of value codes are cells: a boolean array shaped like the product of the axes, False
+    where a rule of ``impossible`` excludes the combination (each rule tested on the axes' values, broadcast)."""
     sizes = [len(a.values) for a in axes.axes]
-    grids = np.indices(sizes, dtype=np.uint8).reshape(len(sizes), -1)
-    keep = np.ones(grids.shape[1], dtype=bool)
+
+    def on(name: str, vals) -> np.ndarray:  # the rule's values of one axis, shaped to broadcast along it
+        hit = np.zeros(len(axes[name].values), dtype=bool)
+        hit[[axes[name].code(v) for v in vals]] = True
+        shape = [1] * len(sizes)
+        shape[axes.names.index(name)] = -1
+        return hit.reshape(shape)
+
+    keep = np.ones(sizes, dtype=bool)
     for rule in axes.impossible:
-        hit = np.ones_like(keep)
-        for ax, vals in rule.when.items():
-            hit &= np.isin(grids[axes.names.index(ax)], [axes[ax].code(v) for v in vals])
-        excluded = np.zeros_like(keep)
-        for ax, vals in rule.excludes.items():
-            excluded |= np.isin(grids[axes.names.index(ax)], [axes[ax].code(v) for v in vals])
-        keep &= ~(hit & excluded)
-    return np.ascontiguousarray(grids[:, keep].T)
+        when = np.ones([1] * len(sizes), dtype=bool)
+        for name, vals in rule.when.items():
+            when = when & on(name, vals)
+        excluded = np.zeros([1] * len(sizes), dtype=bool)
+        for name, vals in rule.excludes.items():
+            excluded = excluded | on(name, vals)
+        keep &= ~(when & excluded)
+    return keep
 
 
 def decode(axes: Axes, codes: pd.DataFrame) -> pd.DataFrame:
