@@ -219,6 +219,19 @@ def test_phase_frame_bins_config_columns_and_takes_medians():
     assert claimed.shape == (3, 2) and claimed[0, 0] and not claimed[:, 1].any()
 
 
+def test_phase_squares_read_as_papers_write_numbers():
+    from atlas_viz.core.text import short_number
+
+    cases = {0: "0", 0.00421: "0.00421", 1.01e-05: "1.01e-5", 928: "928", 1432.7: "1,430", 999.7: "1,000",
+             12345: "12.3k", 999_700: "1M", 3.2e6: "3.2M", 1.5e9: "1.5B", 4.2e12: "4.2T", 2.81e17: "2.81e17",
+             -1234: "-1,230", float("nan"): "nan"}
+    assert {v: short_number(v) for v in cases} == cases
+    widths = bin_column(pd.Series(np.linspace(256, 1600, 50), name="config.d_model"), bins=4)
+    assert widths.labels == ("256–592", "592–928", "928–1,260", "1,260–1,600")  # no 1.1e+03
+    params = bin_column(pd.Series(np.geomspace(3e7, 3e9, 50), name="config.n_params"), bins=2)
+    assert params.log and params.labels == ("30M–300M", "300M–3B")
+
+
 def test_holds_everywhere_is_shown_apart():
     results = pd.DataFrame({"region": [{"width": ("a", "b"), "depth": ("x",)}, {"width": ("a", "b"), "depth": ("x", "y")},
                                        {}]})

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.text import short_number
+
 LOG_SPAN = 20.0
 """A positive column whose largest value is this many times its smallest is binned on a log scale."""
 
@@ -23,10 +25,6 @@ class Binning:
     codes: np.ndarray
     labels: tuple[str, ...]
     log: bool = False
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}"
 
 
 def bin_column(values: pd.Series, order: tuple[str, ...] | None = None, bins: int = 8) -> Binning:
@@ -44,12 +42,12 @@ def bin_column(values: pd.Series, order: tuple[str, ...] | None = None, bins: in
         return Binning(name, np.full(len(x), -1, dtype=np.int64), ())
     if len(distinct) <= bins:
         codes = np.where(ok, np.searchsorted(distinct, np.where(ok, x, distinct[0])), -1)
-        return Binning(name, codes.astype(np.int64), tuple(_fmt(v) for v in distinct))
+        return Binning(name, codes.astype(np.int64), tuple(short_number(v) for v in distinct))
     lo, hi = distinct[0], distinct[-1]
     log = lo > 0 and hi / lo > LOG_SPAN
     edges = np.geomspace(lo, hi, bins + 1) if log else np.linspace(lo, hi, bins + 1)
     codes = np.where(ok, np.clip(np.searchsorted(edges, np.where(ok, x, lo), side="right") - 1, 0, bins - 1), -1)
-    labels = tuple(f"{_fmt(a)}–{_fmt(b)}" for a, b in itertools.pairwise(edges))
+    labels = tuple(f"{short_number(a)}–{short_number(b)}" for a, b in itertools.pairwise(edges))
     return Binning(name, codes.astype(np.int64), labels, log)
 
 

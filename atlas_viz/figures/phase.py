@@ -31,7 +31,7 @@ def runs_phase_figure(frame: pd.DataFrame, metric: str, x: Binning, y: Binning,
         xgap=2, ygap=2, name=f"median {metric}", hoverongaps=False,
         colorbar={"title": {"text": f"median<br>{esc(metric)}", "font": {"size": 12}}, "thickness": 14},
         text=np.where(count > 0, count.astype(int).astype(str), "").tolist(), texttemplate="%{text}",
-        textfont={"size": 10, "color": "white"},
+        textfont={"size": 10},  # no colour: plotly picks black or white against each square
         hovertemplate=(f"{esc(pretty(x.column))}: %{{x}}<br>{esc(pretty(y.column))}: %{{y}}<br>median {esc(metric)}: "
                        "%{z:.4g}<br>quartiles %{customdata[1]:.4g} – %{customdata[2]:.4g}<br>"
                        "%{customdata[0]} runs<extra></extra>")))
