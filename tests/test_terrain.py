@@ -91,3 +91,31 @@ def test_labels_name_groups_and_continents(axes):
     assert "transformer · language modeling" in " ".join(labels["hover"])
     big = labels[labels["size"] > 12]
     assert len(big) == len(axes["task"].values)
+
+
+def test_island_labels_keep_clear_of_each_other_at_the_default_zoom(axes):
+    from atlas_viz.core.names import MAP_PAD
+    from atlas_viz.terrain.labels import (BIG_FONT_PX, DEFAULT_PLOT_PX, box_at, place_island_labels, text_size,
+                                          units_per_px)
+
+    layout = TerrainLayout.load(BUNDLED / "cache" / "terrain.npz")
+    labels = continent_labels(axes, layout)
+    xy = layout.continent_xy_ * [1, -1]
+    r = layout.island_radius
+    unit = units_per_px(*(np.ptp(xy, axis=0) + 2 * r + 2 * MAP_PAD), DEFAULT_PLOT_PX)
+    boxes = [box_at(t.x, t.y, text_size(t.text, t.size, unit, caps=t.size >= BIG_FONT_PX)) for t in labels.itertuples()]
+    clashes = [(labels["text"][i], labels["text"][j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+               if boxes[i].overlap(boxes[j]) > 0]
+    assert not clashes  # the bundled map had 'shallow net' over 'ResNet' in image classification
+    small = labels[labels["size"] < BIG_FONT_PX]
+    dist = np.hypot(small["x"].to_numpy() - xy[:, 0], small["y"].to_numpy() - xy[:, 1])
+    widths = np.array([text_size(t, 11, unit)[0] for t in small["text"]])
+    assert (dist <= r + widths).all()  # each beside its own island
+    below = np.isclose(small["y"].to_numpy(), xy[:, 1] - r - 0.13) & np.isclose(small["x"].to_numpy(), xy[:, 0])
+    assert below.mean() >= 0.85  # only labels that would clash move
+
+    # two islands side by side with long names: the second label leaves the first one's place
+    centres = np.array([[0.0, 0.0], [1.0, 0.0]])
+    at = place_island_labels(centres, 0.42, [(1.6, 0.2), (1.6, 0.2)])
+    assert tuple(at[0]) == (0.0, -0.42 - 0.13) and tuple(at[1]) != (1.0, -0.42 - 0.13)
+    assert box_at(*at[0], (1.6, 0.2)).overlap(box_at(*at[1], (1.6, 0.2))) == 0

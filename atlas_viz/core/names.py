@@ -31,6 +31,8 @@ COVERAGE_LABELS = {
 }
 MARKER_GAP_SHARE = 0.005
 """Result markers are placed at least this share of the terrain's diagonal apart (issue 13 asks >= 0.3%)."""
+MAP_PAD = 0.6
+"""Sea around the terrain on the map, in data units (the raster's margin; label placement judges scale by it)."""
 
 RESULT_FIELDS = (
     "id", "claim", "map_type", "region", "observables", "citation", "status", "precision",

@@ -14,6 +14,7 @@ from atlas_viz.core.text import pretty
 from atlas_viz.coverage.levels import share_label
 from atlas_viz.figures.raster import HEAT_RGB, LEVEL_RGB, Raster
 from atlas_viz.figures.skeleton import SEA
+from atlas_viz.terrain.labels import BIG_FONT_PX
 
 MAP_TYPE_STYLE = {
     # map type: (colour, marker symbol, legend label)
@@ -166,13 +167,13 @@ def _label_annotations(labels: pd.DataFrame | None) -> list[dict]:
     """
     out = []
     for lab in (labels.itertuples() if labels is not None else []):
-        big = lab.size >= 14
+        big = lab.size >= BIG_FONT_PX
         text = (f"<b>{esc(lab.text)}</b>" if big else esc(lab.text)).replace("\n", "<br>")
         # the family comes from the layout's font (sent once, not once per label); 3 decimals place a label to a
         # thousandth of a unit on a map tens of units wide
         out.append({"x": round(float(lab.x), 3), "y": round(float(lab.y), 3), "text": text, "showarrow": False,
                     **({"hovertext": esc(lab.hover)} if big else {}),
-                    "font": {"size": 14 if big else 11, "color": "#1d2b3a" if big else "#46566a"},
+                    "font": {"size": int(lab.size), "color": "#1d2b3a" if big else "#46566a"},
                     "bgcolor": None if big else "rgba(255,255,255,0.6)", "borderpad": 1})
     return out
 

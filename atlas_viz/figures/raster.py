@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.names import MAP_PAD
 from atlas_viz.figures.land import box_mean, kept_land_shape, mask_outlines, smooth_loop
 from atlas_viz.io.derived import DerivedStore
 
@@ -83,7 +84,7 @@ def heat_class(counts: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
 class Painter:
     """Paints the terrain on a fixed pixel grid (the land's shape and pixel positions are computed once)."""
 
-    def __init__(self, terrain: pd.DataFrame, pixels: int = 1400, dot: int = 1, pad: float = 0.6):
+    def __init__(self, terrain: pd.DataFrame, pixels: int = 1400, dot: int = 1, pad: float = MAP_PAD):
         x, y = terrain["x"].to_numpy(), terrain["y"].to_numpy()
         self.x0, x1 = x.min() - pad, x.max() + pad
         y0, self.y1 = y.min() - pad, y.max() + pad

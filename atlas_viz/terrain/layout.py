@@ -25,8 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from atlas_viz.core.names import MAP_PAD
 from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import Axes, cell_codes
+from atlas_viz.terrain.labels import (BIG_FONT_PX, DEFAULT_PLOT_PX, SMALL_FONT_PX, box_at, place_island_labels,
+                                      text_size, units_per_px)
 from atlas_viz.io.yamlio import atomic_write_bytes
 
 TERRAIN_FILE = "terrain.npz"
@@ -266,28 +269,34 @@ def continent_names(axes: Axes, layout: TerrainLayout) -> list[str]:
     return out
 
 
-def continent_labels(axes: Axes, layout: TerrainLayout, counts: np.ndarray | None = None) -> pd.DataFrame:
+def continent_labels(axes: Axes, layout: TerrainLayout, counts: np.ndarray | None = None,
+                     plot_px: tuple[int, int] = DEFAULT_PLOT_PX) -> pd.DataFrame:
     """Map labels: a large one per group of continents (first continent axis) and a small one per continent.
 
-    Small labels sit just below their island, large ones above their group, so
-    that none overlap at the default zoom. ``counts`` (results per continent)
-    goes into the hover text.
+    Large labels sit above their group; small ones beside their island, where no other label is at the default
+    zoom (``plot_px``, see :mod:`atlas_viz.terrain.labels`). ``size`` is the font size in pixels; ``counts``
+    (results per continent) goes into the hover text.
     """
     names = continent_names(axes, layout)
     keys, xy = layout.continent_keys_, layout.continent_xy_.copy()
     xy[:, 1] = -xy[:, 1]  # positions() flips y so that the map reads top-down
+    r = layout.island_radius
+    unit = units_per_px(*(np.ptp(xy, axis=0) + 2 * r + 2 * MAP_PAD), plot_px) if len(xy) else 1.0
     rows = []
     first = axes[layout.continent_axes_[0]]
     for code in np.unique(keys[:, 0]):
         sel = keys[:, 0] == code
         centre_x = xy[sel, 0].mean()
-        top = xy[sel, 1].max() + layout.island_radius + 0.35
+        top = xy[sel, 1].max() + r + 0.35
         name = pretty(first.value_names[code]).upper()
         name = name.replace(" ", "\n", 1) if len(name) > 14 else name  # two short lines stay clear of neighbours
-        rows.append((centre_x, top + (0.25 if "\n" in name else 0), name, first.values[code].description, 14,
-                     "#1d2b3a"))
-    for i, (key, (x, y)) in enumerate(zip(keys, xy)):
-        inner = [pretty(axes[n].value_names[k]) for n, k in zip(layout.continent_axes_[1:], key[1:])]
+        rows.append((centre_x, top + (0.25 if "\n" in name else 0), name, first.values[code].description,
+                     BIG_FONT_PX, "#1d2b3a"))
+    fixed = [box_at(x, y, text_size(text, BIG_FONT_PX, unit, caps=True)) for x, y, text, *_ in rows]
+    texts = [" · ".join(pretty(axes[n].value_names[k]) for n, k in zip(layout.continent_axes_[1:], key[1:]))
+             or names[i] for i, key in enumerate(keys)]
+    at = place_island_labels(xy, r, [text_size(t, SMALL_FONT_PX, unit) for t in texts], fixed)
+    for i, ((x, y), text) in enumerate(zip(at, texts)):
         n = "" if counts is None else f" · {int(counts[i])} results"
-        rows.append((x, y - layout.island_radius - 0.13, " · ".join(inner) or names[i], names[i] + n, 10, "#3b4a5a"))
+        rows.append((x, y, text, names[i] + n, SMALL_FONT_PX, "#3b4a5a"))
     return pd.DataFrame(rows, columns=["x", "y", "text", "hover", "size", "color"])
