@@ -336,3 +336,46 @@ def test_contribute_view_adds_previews_saves_and_edits(tmp_path, monkeypatch):
     at.button(key="c_open_saved").click().run()
     assert at.session_state["view"] == "map" and at.session_state["result"] == "zed2023_width"
     assert any("Wide networks generalize well." in t.value for t in at.text)
+
+
+def test_prediction_where_goes_from_the_form_to_the_file_and_back(tmp_path, monkeypatch):
+    from atlas_viz.catalogue.predictions import build_prediction, prediction_form
+
+    form = {"kind": "bound", "metric": "test_error", "at_most": "0.5", "where": {"width": ["wide"], "depth": []}}
+    block = build_prediction(form)
+    assert block == {"kind": "bound", "metric": "test_error", "at_most": 0.5, "where": {"width": ["wide"]}}
+    assert prediction_form(block)["where"] == {"width": ["wide"]}
+    assert "where" not in build_prediction({**form, "where": {"width": []}})
+
+    data = make_data(tmp_path)
+    monkeypatch.setenv("ATLAS_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["view"] = "contribute"
+    at.run()
+    at.text_input(key="c_id").input("zed2023_bound")
+    at.text_area(key="c_claim").input("Wide networks keep their test error below one half.")
+    at.selectbox(key="c_map_type").set_value("empirical_law")
+    at.multiselect(key="c_obs").set_value(["generalization"])
+    at.multiselect(key="c_ax_width").set_value(["wide", "infinite"])
+    at.text_area(key="c_authors").input("Zoe Zed")
+    at.number_input(key="c_year").set_value(2023)
+    at.text_input(key="c_title").input("On width")
+    at.text_input(key="c_url").input("https://example.org/width")
+    at.run()
+    at.selectbox(key="c_p_kind").select("bound").run()
+    assert at.multiselect(key="c_pw_width").options == ["wide", "infinite"]  # only the region's values
+    at.text_input(key="c_p_metric").input("test_error")
+    at.text_input(key="c_p_at_most").input("0.5")
+    at.multiselect(key="c_pw_width").set_value(["wide"])
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.button(key="c_save").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    saved = contributed_entries(data)["zed2023_bound"]["prediction"]
+    assert saved["where"] == {"width": ["wide"]} and saved["at_most"] == 0.5
+    # narrowing the region drops a where value that no longer fits instead of failing
+    at.radio(key="c_mode").set_value("Edit a result added here").run()
+    at.button(key="c_load").click().run()
+    assert at.session_state["c_pw_width"] == ["wide"]
+    at.multiselect(key="c_ax_width").set_value(["infinite"]).run()
+    assert not at.exception and at.session_state["c_pw_width"] == []

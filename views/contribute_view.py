@@ -58,6 +58,9 @@ def _apply(form: dict, axes) -> None:
         for k in PREDICTION_FORM_KEYS:
             value = form["prediction"].get(k)
             ss[f"c_p_{k}"] = (value or None) if k in PREDICTION_CHOICES else (value or "")
+        where = form["prediction"].get("where") or {}
+        for ax in axes.axes:
+            ss[f"c_pw_{ax.name}"] = [v for v in where.get(ax.name, []) if v in ax.value_names]
 
 
 def _form_values(axes) -> dict:
@@ -68,6 +71,7 @@ def _form_values(axes) -> dict:
     form["region"] = {ax.name: ss.get(f"c_ax_{ax.name}", []) for ax in axes.axes}
     form["relations"] = [(kind, t) for kind in RELATION_TYPES for t in ss.get(f"c_rel_{kind}", [])]
     form["prediction"] = {k: ss.get(f"c_p_{k}") for k in PREDICTION_FORM_KEYS}
+    form["prediction"]["where"] = {ax.name: ss.get(f"c_pw_{ax.name}", []) for ax in axes.axes}
     return form
 
 
@@ -269,6 +273,22 @@ def _prediction_fields(axes) -> None:
         else:
             cols[i % 2].text_input(PREDICTION_LABELS[key], key=f"c_p_{key}")
     st.text_input("Basis: where in the paper the numbers come from", key="c_p_basis")
+    _where_fields(axes)
+
+
+def _where_fields(axes) -> None:
+    """``where``: axes on which the prediction is tested in part of the region only (e.g. a law stated for µP)."""
+    ss = st.session_state
+    st.caption("Tested only where (optional): the values of an axis the prediction is stated for, within the "
+               "region; leave an axis empty to test it over the whole region.")
+    cols = st.columns(2)
+    for i, ax in enumerate(axes.axes):
+        options = list(ss.get(f"c_ax_{ax.name}") or ax.value_names)  # the region's values (all when any)
+        key = f"c_pw_{ax.name}"
+        if any(v not in options for v in ss.get(key, [])):  # the region was narrowed since: keep what still fits
+            ss[key] = [v for v in ss[key] if v in options]
+        cols[i % 2].multiselect(pretty(ax.name), options, key=key, format_func=pretty,
+                                placeholder="whole region")
 
 
 def _preview(ctx: ViewContext, entry: dict) -> None:

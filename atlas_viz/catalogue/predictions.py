@@ -276,7 +276,8 @@ def _form_number(text: object) -> object:
 
 
 def build_prediction(form: dict | None) -> dict | None:
-    """The ``prediction`` block from the form's fields (None when no kind is chosen); nothing is validated here."""
+    """The ``prediction`` block from the form's fields (None when no kind is chosen) and its ``where`` (axis ->
+    chosen values; axes left empty are not narrowed); nothing is validated here."""
     form = form or {}
     text = {k: "" if form.get(k) is None else str(form[k]).strip() for k in FORM_KEYS}
     if not text["kind"]:
@@ -290,6 +291,9 @@ def build_prediction(form: dict | None) -> dict | None:
             out[key] = _form_number(text[key])
         elif key not in _NUMBERS and key != "exponent" and text[key]:
             out[key] = text[key]
+    where = {str(ax): list(vals) for ax, vals in (form.get("where") or {}).items() if vals}
+    if where:
+        out["where"] = where
     if text["basis"]:
         out["basis"] = " ".join(text["basis"].split())
     return {k: v for k, v in out.items() if v is not None}
@@ -306,4 +310,7 @@ def prediction_form(block: object) -> dict:
     for key in _NUMBERS:
         if isinstance(block.get(key), (int, float)):
             out[key] = f"{block[key]:g}"
+    if isinstance(block.get("where"), dict):
+        out["where"] = {str(ax): [str(v) for v in vals] if isinstance(vals, list) else [str(vals)]
+                        for ax, vals in block["where"].items()}
     return out
