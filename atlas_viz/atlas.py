@@ -10,6 +10,7 @@ import pandas as pd
 from atlas_viz.terrain.axes import Axes, load_axes
 from atlas_viz.catalogue.loader import Catalog, load_catalog
 from atlas_viz.core.problems import Problem
+from atlas_viz.coverage.masks import RegionMasks
 from atlas_viz.coverage.regions import kept_result_positions, region_masks
 from atlas_viz.terrain.layout import TerrainLayout, cached_layout, terrain_frame
 
@@ -25,7 +26,7 @@ class Atlas:
     catalog: Catalog
     layout: TerrainLayout | None
     terrain: pd.DataFrame | None = None
-    masks: np.ndarray | None = None
+    masks: RegionMasks | None = None
     results: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -51,7 +52,6 @@ def load_atlas(data_dir: Path | str, layout: TerrainLayout | None = None, place_
         return Atlas(data_dir, axes, catalog, layout, results=catalog.results.copy())
     terrain = terrain_frame(axes, layout)
     masks = region_masks(axes, terrain, catalog.results)
-    masks.flags.writeable = False
     pos = kept_result_positions(catalog.results, masks, terrain)
     return Atlas(data_dir, axes, catalog, layout, terrain, masks, pd.concat([catalog.results, pos], axis=1))
 

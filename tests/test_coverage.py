@@ -1,6 +1,7 @@
 """Regions, coverage and fog on a hand-computed fixture."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from atlas_viz.coverage.levels import cell_level, coverage_shares, coverage_table, phase_grid
 from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
@@ -110,3 +111,44 @@ def test_a_result_being_written_is_previewed_inside_its_region(axes):
     assert mask[int(row["cell"].iloc[0])]  # the marker sits in its own region
     empty, none = preview_result(axes, terrain, {"region": {"architecture": ["shallow_net"], "depth": ["deep"]}})
     assert not empty.any() and none.empty  # an impossible region: nothing to place
+
+
+def test_region_masks_as_cell_lists_answer_as_the_dense_matrix_does():
+    from atlas_viz.coverage.masks import RegionMasks
+
+    rng = np.random.default_rng(4)
+    dense = rng.random((12, 40)) < 0.3
+    dense[3] = dense[7]  # equal rows
+    dense[5] = False  # an empty region
+    m = RegionMasks.of(dense)
+    assert m.shape == (12, 40) and len(m) == 12 and np.array_equal(m.toarray(), dense)
+    assert np.array_equal(np.asarray(m), dense) and np.array_equal(m.sizes(), dense.sum(axis=1))
+    for i in range(12):
+        assert np.array_equal(m[i], dense[i]) and np.array_equal(m.cells(i), np.flatnonzero(dense[i]))
+        assert all(m[i, c] == dense[i, c] for c in range(40))
+    rows = [0, 3, 7, 11]
+    assert np.array_equal(m.count(rows), dense[rows].sum(axis=0)) and np.array_equal(m.count(), dense.sum(axis=0))
+    assert np.array_equal(m.any(rows), dense[rows].any(axis=0)) and not m.any([]).any()
+    assert np.array_equal(m.common(0, 11), np.flatnonzero(dense[0] & dense[11]))
+    assert np.array_equal(m[2:6].toarray(), dense[2:6]) and np.array_equal(m[[9, 1]].toarray(), dense[[9, 1]])
+    assert np.array_equal(m[dense[:, 0]].toarray(), dense[dense[:, 0]])
+    assert m.digest() == RegionMasks.of(dense.copy()).digest() != RegionMasks.of(~dense).digest()
+    with pytest.raises(ValueError, match="read-only"):
+        m.indices[0] = 1
+    # rows given as one array share one stored list; counts still count every row
+    everywhere = np.arange(40)
+    shared = RegionMasks.from_lists([everywhere, np.array([3, 1]), everywhere], 40)
+    assert len(shared.indices) == 42  # the first and third rows share one list of 40 cells
+    assert np.array_equal(shared.count(), np.where(np.isin(np.arange(40), [1, 3]), 3, 2))
+    assert np.array_equal(shared.cells(1), [1, 3]) and shared.toarray().sum() == 82
+
+
+def test_the_atlas_keeps_each_distinct_region_once(axes):
+    from atlas_viz.coverage.regions import region_masks
+    from atlas_viz.terrain.axes import cell_codes
+
+    codes = cell_codes(axes)
+    regions = [{}, {"width": ("wide",)}, {}, {"width": ("wide",)}, {"task": ("tabular",), "width": ("narrow",)}]
+    masks = region_masks(axes, codes, pd.DataFrame({"region": regions}))
+    assert len(np.unique(masks.row_list)) == 3 and masks.shape == (5, len(codes))
+    assert masks[0].all() and np.array_equal(masks[1], masks[3]) and 0 < masks[4].sum() < masks[1].sum()

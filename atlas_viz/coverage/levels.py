@@ -6,10 +6,11 @@ import pandas as pd
 
 from atlas_viz.core.text import pretty
 from atlas_viz.core.names import CHARTED, COVERAGE_LEVELS, COVERAGE_OF_MAP_TYPE, MAPPED, OBSERVED
+from atlas_viz.coverage.masks import RegionMasks
 
 
-def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[str, ...], n_cells: int,
-                   run_cells: pd.DataFrame | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
+def coverage_table(results: pd.DataFrame, masks: RegionMasks | np.ndarray, observables: tuple[str, ...],
+                   n_cells: int, run_cells: pd.DataFrame | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Coverage level (0..3) of every cell for every observable.
 
     ``masks`` has one row per row of ``results`` (see ``regions.region_masks``); ``rows`` (positions) picks the
@@ -18,6 +19,7 @@ def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[
     Levels: terra incognita < observed (runs only) < mapped (empirical law or
     heuristic) < charted (theorem or calculation). Conjectures lift no fog.
     """
+    masks = RegionMasks.of(masks)
     table = np.zeros((n_cells, len(observables)), dtype=np.int8)
     picked = np.arange(len(results)) if rows is None else np.asarray(rows, dtype=np.intp)
     levels = results["map_type"].map(COVERAGE_OF_MAP_TYPE).to_numpy() if len(results) else np.array([], int)
@@ -30,9 +32,7 @@ def coverage_table(results: pd.DataFrame, masks: np.ndarray, observables: tuple[
         for level in (MAPPED, CHARTED):
             chosen = [i for i in picked if levels[i] == level and obs in obs_sets[i]]
             if chosen:
-                hit[:] = False
-                for i in chosen:  # OR in place: no copy of the chosen masks (tens of MB on a large catalogue)
-                    hit |= masks[i]
+                masks.any(chosen, out=hit)
                 table[hit, j] = np.maximum(table[hit, j], level)
     return pd.DataFrame(table, columns=list(observables))
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from atlas_viz.core.names import MARKER_GAP_SHARE
 from atlas_viz.core.text import pretty
+from atlas_viz.coverage.masks import RegionMasks
 from atlas_viz.io.derived import DerivedStore
 from atlas_viz.terrain.axes import Axes
 
@@ -32,20 +33,23 @@ def region_mask(axes: Axes, codes: pd.DataFrame, region: dict[str, tuple[str, ..
     return mask
 
 
-def region_masks(axes: Axes, codes: pd.DataFrame, results: pd.DataFrame) -> np.ndarray:
-    """Masks of every result, one row per result (n_results x n_cells booleans).
+def region_masks(axes: Axes, codes: pd.DataFrame, results: pd.DataFrame) -> RegionMasks:
+    """The cells of every result's region, one row per result (see :class:`~atlas_viz.coverage.masks.RegionMasks`).
 
-    A region is a box in the product of the axes: its cells are read off a dense index of that product
-    (one lookup per region, proportional to its size) instead of testing every cell of the terrain.
+    A region is a box in the product of the axes: its cells are read off the terrain's grid index (one lookup
+    per region, proportional to its size) instead of testing every cell of the terrain; results that claim the
+    same region share the lookup.
     """
     dense = axes.grid  # the terrain's one grid index; ``codes`` is the terrain, a row per cell in id order
-    out = np.zeros((len(results), len(codes)), dtype=bool)
-    for i, region in enumerate(results["region"] if len(results) else []):
-        box = np.ix_(*[np.array([a.code(v) for v in region.get(a.name, a.value_names)], dtype=np.int64)
-                       for a in axes.axes])
-        cells = dense[box].ravel()
-        out[i, cells[cells >= 0]] = True
-    return out
+    seen: dict[tuple, np.ndarray] = {}
+    rows = []
+    for region in (results["region"] if len(results) else []):
+        box = tuple(tuple(sorted(a.code(v) for v in region.get(a.name, a.value_names))) for a in axes.axes)
+        if box not in seen:
+            cells = dense[np.ix_(*[np.array(b, dtype=np.int64) for b in box])].ravel()
+            seen[box] = cells[cells >= 0]  # ascending: the box's codes are sorted and cell ids follow the product
+        rows.append(seen[box])
+    return RegionMasks.from_lists(rows, len(codes))
 
 
 def stable_jitter(ids: pd.Series | list[str], scale: float, salt: str = "") -> np.ndarray:
@@ -134,7 +138,7 @@ def _hex_ring_offsets(gap: float, rings: int = 12) -> np.ndarray:
     return pts[order][d[order] > 0]
 
 
-def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataFrame,
+def result_positions(results: pd.DataFrame, masks: RegionMasks | np.ndarray, terrain: pd.DataFrame,
                      gap: float | None = None) -> pd.DataFrame:
     """Where each result sits: near its region's central cell, on a cell of its region, clear of the others.
 
@@ -152,7 +156,8 @@ def result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataF
     taken = _Occupied(marker_gap(terrain) if gap is None else gap, len(results))
     out = np.full((len(results), 4), np.nan)
     ids = results["id"].astype(str).to_numpy() if len(results) else np.array([], dtype=str)
-    regions = [np.flatnonzero(masks[i]) for i in range(len(results))]
+    masks = RegionMasks.of(masks)
+    regions = [masks.cells(i) for i in range(len(results))]
     centres = np.array([_central_cell(r, x, y) if len(r) else -1 for r in regions], dtype=np.int64)
     for i in np.lexsort((ids, centres)):
         if centres[i] < 0:
@@ -171,13 +176,15 @@ POSITIONS_VERSION = 1
 POSITIONS = DerivedStore("positions", POSITIONS_VERSION)
 
 
-def kept_result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.DataFrame) -> pd.DataFrame:
+def kept_result_positions(results: pd.DataFrame, masks: RegionMasks | np.ndarray,
+                          terrain: pd.DataFrame) -> pd.DataFrame:
     """:func:`result_positions`, kept on disk by a hash of what it reads (the ids, the regions' cells and the
     cells' coordinates): placing 400 results one by one is a tenth of a second every new process would pay
     before its first map. A damaged or missing entry is placed again."""
     ids = results["id"].astype(str).tolist() if len(results) else []
     h = hashlib.sha256("\x1f".join(ids).encode())
-    h.update(np.packbits(np.asarray(masks, dtype=bool), axis=None).tobytes() + repr(np.shape(masks)).encode())
+    masks = RegionMasks.of(masks)
+    h.update(masks.digest())
     h.update(np.ascontiguousarray(terrain[["x", "y"]].to_numpy(np.float64)).tobytes())
     key = POSITIONS.key(None, h.hexdigest())
     kept = POSITIONS.load(key, arrays=True)
@@ -194,12 +201,12 @@ def kept_result_positions(results: pd.DataFrame, masks: np.ndarray, terrain: pd.
     return pos
 
 
-def claims_per_cell(results: pd.DataFrame, masks: np.ndarray, ids: pd.Series | list[str]) -> np.ndarray:
+def claims_per_cell(results: pd.DataFrame, masks: RegionMasks | np.ndarray,
+                    ids: pd.Series | list[str]) -> np.ndarray:
     """How many of the results ``ids`` claim each cell (``masks`` has one row per row of ``results``)."""
+    masks = RegionMasks.of(masks)
     rows = np.flatnonzero(results["id"].isin(list(ids)).to_numpy()) if len(results) else np.array([], int)
-    if not len(rows):
-        return np.zeros(masks.shape[1] if masks.ndim == 2 else 0, dtype=np.int32)
-    return masks[rows].sum(axis=0, dtype=np.int32)
+    return masks.count(rows)
 
 
 def zoom_box(results: pd.DataFrame, ids: list[str] | tuple[str, ...], pad: float = 0.8,

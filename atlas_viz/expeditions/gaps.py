@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from atlas_viz.coverage.masks import RegionMasks
 from atlas_viz.terrain.axes import Axes, describe_cells
 from atlas_viz.core.names import CHARTED, MAPPED, OBSERVED, TERRA_INCOGNITA
 
@@ -263,8 +264,8 @@ class RegionIndex:
         return tuple(self.ids[order[:limit]])
 
 
-def find_gaps(axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame, masks: np.ndarray, table: pd.DataFrame,
-              run_cells: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
+def find_gaps(axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame, masks: RegionMasks | np.ndarray,
+              table: pd.DataFrame, run_cells: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
               observables: tuple[str, ...] | list[str] | None = None, kinds: tuple[str, ...] = KINDS,
               max_boxes: int = MAX_BOXES) -> list[Gap]:
     """Every gap of the chosen kinds and observables, scored and sorted best first.
@@ -293,7 +294,7 @@ def find_gaps(axes: Axes, terrain: pd.DataFrame, results: pd.DataFrame, masks: n
         if "frontier" in kinds:
             gaps += _frontier(grid, index, results, level, seen_d, obs)
     if "contested" in kinds:
-        gaps += _contested(grid, index, results, masks, observables, table)
+        gaps += _contested(grid, index, results, RegionMasks.of(masks), observables, table)
     gaps = _merge(gaps)
     if runs is not None and len(runs):
         count_runs(gaps, runs, grid.n_cells)
@@ -375,7 +376,7 @@ def _frontier(grid: Grid, index: RegionIndex, results: pd.DataFrame, level: np.n
     return out
 
 
-def _contested(grid: Grid, index: RegionIndex, results: pd.DataFrame, masks: np.ndarray,
+def _contested(grid: Grid, index: RegionIndex, results: pd.DataFrame, masks: RegionMasks,
                observables: tuple[str, ...], table: pd.DataFrame) -> list[Gap]:
     """Overlaps of results that contradict each other, and regions of results marked contested."""
     out = []
@@ -397,7 +398,7 @@ def _contested(grid: Grid, index: RegionIndex, results: pd.DataFrame, masks: np.
         common = [o for o in common if o in observables]
         if not common:
             continue
-        cells = np.flatnonzero(masks[i] & masks[k])
+        cells = masks.common(i, k)
         if not len(cells):
             continue
         sets = []
