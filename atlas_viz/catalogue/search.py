@@ -239,7 +239,8 @@ class SearchIndex:
                    if len(w) >= MIN_CHAR_TOKEN and w not in known and w not in STOP_WORDS]
         if not unknown or not len(self.vocabulary_):
             return {}
-        sims = (self.vocab_vectorizer_.transform(unknown) @ self.vocab_matrix_.T).toarray()
+        # the big matrix on the left: (vocab x grams) @ (grams x queries) converts only the queries' small matrix
+        sims = (self.vocab_matrix_ @ self.vocab_vectorizer_.transform(unknown).T).toarray().T
         out = {}
         for word, row in zip(unknown, sims):
             near = [str(self.vocabulary_[i]) for i in np.argsort(-row, kind="stable")[:TYPO_CANDIDATES] if row[i] > 0]
@@ -259,12 +260,12 @@ class SearchIndex:
         coverage = self._coverage([alternatives.get(p[0], p) if len(p) == 1 else p for p in parts])
         if not coverage.any():
             return coverage
-        word = (self.word_vectorizer_.transform([text]) @ self.word_matrix_.T).toarray()[0]
+        word = (self.word_matrix_ @ self.word_vectorizer_.transform([text]).T).toarray().ravel()
         long_words = " ".join(w for w in norm.split() if len(w) >= MIN_CHAR_TOKEN and w not in STOP_WORDS)
         w_word, w_char = self.rank_weights
         if not long_words:  # only short words: nothing to compare letter by letter
             return coverage * (1 - w_word - w_char + (w_word + w_char) * _relative(word))
-        char = (self.char_vectorizer_.transform([long_words]) @ self.char_matrix_.T).toarray()[0]
+        char = (self.char_matrix_ @ self.char_vectorizer_.transform([long_words]).T).toarray().ravel()
         return coverage * (1 - w_word - w_char + w_word * _relative(word) + w_char * _relative(char))
 
     def _coverage(self, parts: list[tuple[str, ...]]) -> np.ndarray:
