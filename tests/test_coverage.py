@@ -141,6 +141,9 @@ def test_region_masks_as_cell_lists_answer_as_the_dense_matrix_does():
     assert len(shared.indices) == 42  # the first and third rows share one list of 40 cells
     assert np.array_equal(shared.count(), np.where(np.isin(np.arange(40), [1, 3]), 3, 2))
     assert np.array_equal(shared.cells(1), [1, 3]) and shared.toarray().sum() == 82
+    # arrays made one by one and dropped (a generator) are never taken for one another by a reused id
+    pairs = RegionMasks.from_lists((np.array([i, i + 1]) for i in range(0, 200, 2)), 300)
+    assert len(np.unique(pairs.row_list)) == 100 and all(pairs.cells(k)[0] == 2 * k for k in range(100))
 
 
 def test_the_atlas_keeps_each_distinct_region_once(axes):

@@ -3,9 +3,9 @@ results-by-cells matrix.
 
 A catalogue's regions are small on average (about 3% of the terrain's 112,640 cells for the bundled one), so a
 dense boolean matrix spends a byte per cell per result on cells no region holds: 52 MB for 462 results, 1.1 GB
-at 10,000. The lists take 4 bytes per claimed cell (about 7 MB for the bundled catalogue) and answer what the
-atlas asks of its masks directly: one result's cells, how many of some results claim each cell, which cells any
-of them claims. Indexing by a row still gives a dense boolean row, so code and tests that read ``masks[i]`` as
+at 10,000. The lists take 4 bytes per claimed cell, each distinct region once (4 MB for the bundled catalogue),
+and answer what the atlas asks of its masks directly: one result's cells, how many of some results claim each
+cell, which cells any of them claims. Indexing by a row still gives a dense boolean row, so code and tests that read ``masks[i]`` as
 an array keep working.
 """
 from __future__ import annotations
@@ -36,13 +36,13 @@ class RegionMasks:
     def from_lists(cls, rows: Iterable[np.ndarray], n_cells: int) -> RegionMasks:
         """From each row's cells (any order, no repeats); rows given as the same array object share its list."""
         lists: list[np.ndarray] = []
-        seen: dict[int, int] = {}
+        seen: dict[int, tuple[int, object]] = {}  # id -> (list, the object: kept alive, so no id is reused)
         row_list = []
         for r in rows:
             if id(r) not in seen:
-                seen[id(r)] = len(lists)
+                seen[id(r)] = (len(lists), r)
                 lists.append(np.sort(np.asarray(r, dtype=np.int32)))
-            row_list.append(seen[id(r)])
+            row_list.append(seen[id(r)][0])
         indptr = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum([len(c) for c in lists], out=indptr[1:])
         return cls(indptr, np.concatenate(lists) if lists else np.zeros(0, np.int32), n_cells,
