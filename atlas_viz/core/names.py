@@ -29,7 +29,7 @@ COVERAGE_LABELS = {
     "mapped": "mapped (empirical law or heuristic)",
     "charted": "charted (theorem or calculation)",
 }
-MARKER_GAP_SHARE = 0.005
+MARKER_GAP_SHARE = 0.004
 """Result markers are placed at least this share of the terrain's diagonal apart (issue 13 asks >= 0.3%)."""
 MAP_PAD = 0.6
 """Sea around the terrain on the map, in data units (the raster's margin; label placement judges scale by it)."""
