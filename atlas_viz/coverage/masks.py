@@ -5,8 +5,8 @@ A catalogue's regions are small on average (about 3% of the terrain's 112,640 ce
 dense boolean matrix spends a byte per cell per result on cells no region holds: 52 MB for 462 results, 1.1 GB
 at 10,000. The lists take 4 bytes per claimed cell, each distinct region once (4 MB for the bundled catalogue),
 and answer what the atlas asks of its masks directly: one result's cells, how many of some results claim each
-cell, which cells any of them claims. Indexing by a row still gives a dense boolean row, so code and tests that read ``masks[i]`` as
-an array keep working.
+cell, which cells any of them claims. Indexing by a row still gives a dense boolean row, so code and tests that
+read ``masks[i]`` as an array keep working.
 """
 from __future__ import annotations
 
@@ -140,9 +140,6 @@ class RegionMasks:
         if isinstance(key, slice):
             return self.take(range(*key.indices(len(self))))
         return self.take(np.flatnonzero(key) if np.asarray(key).dtype == bool else key)
-
-    def copy(self) -> RegionMasks:
-        return RegionMasks(self.indptr.copy(), self.indices.copy(), self.n_cells, self.row_list.copy())
 
     def _gather(self, rows: Iterable[int]) -> np.ndarray:
         """The cells of ``rows``' distinct lists, concatenated (a cell may repeat across lists)."""

@@ -179,8 +179,8 @@ POSITIONS = DerivedStore("positions", POSITIONS_VERSION)
 def kept_result_positions(results: pd.DataFrame, masks: RegionMasks | np.ndarray,
                           terrain: pd.DataFrame) -> pd.DataFrame:
     """:func:`result_positions`, kept on disk by a hash of what it reads (the ids, the regions' cells, the
-    cells' coordinates and the markers' spacing): placing 400 results one by one is a tenth of a second every new process would pay
-    before its first map. A damaged or missing entry is placed again."""
+    cells' coordinates and the markers' spacing): placing 400 results one by one is a tenth of a second every new
+    process would pay before its first map. A damaged or missing entry is placed again."""
     ids = results["id"].astype(str).tolist() if len(results) else []
     h = hashlib.sha256("\x1f".join(ids).encode())
     masks = RegionMasks.of(masks)

@@ -5,12 +5,14 @@ Plotly draws a label where it is told and never moves it, so two islands close t
 of each other. Each island label tries four places in turn (below its island, where a reader looks first, then
 above, right, left) and takes the first that touches no label placed before it; when none is clear, the one
 that overlaps least (labels count ten times more than other islands, which a label's pale backing only dims; an
-island counts as the square inside its circle). Sizes are judged in data units from the label's text and font size, at the scale of
-the default view (:func:`units_per_px`).
+island counts as the square inside its circle). Sizes are judged in data units from the label's text and font
+size, at the scale of the default view (:func:`units_per_px`). The placement depends on the layout alone, so it
+is kept (:func:`place_island_labels_kept`) and a rerun of the app does not place the labels again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import astuple, dataclass
 
 import numpy as np
 
@@ -41,9 +43,7 @@ class Box:
 
     def overlap(self, other: Box) -> float:
         """The area shared with ``other`` (0 when they do not meet)."""
-        w = min(self.x1, other.x1) - max(self.x0, other.x0)
-        h = min(self.y1, other.y1) - max(self.y0, other.y0)
-        return w * h if w > 0 and h > 0 else 0.0
+        return float(_overlaps(np.array([astuple(self)]), np.array([astuple(other)]))[0, 0])
 
 
 def units_per_px(width: float, height: float, plot_px: tuple[int, int] = DEFAULT_PLOT_PX) -> float:
@@ -73,8 +73,8 @@ def place_island_labels(centres: np.ndarray, radius: float, sizes: list[tuple[fl
     islands = np.column_stack([centres[:, 0] - inner, centres[:, 0] + inner, centres[:, 1] - inner,
                                centres[:, 1] + inner]) if n else np.zeros((0, 4))
     placed = np.zeros((len(fixed) + n, 4))  # x0, x1, y0, y1 of the labels placed so far (the first ``k`` rows)
-    for j, b in enumerate(fixed):
-        placed[j] = (b.x0, b.x1, b.y0, b.y1)
+    if len(fixed):
+        placed[:len(fixed)] = [astuple(b) for b in fixed]
     k = len(fixed)
     out = np.empty((n, 2))
     for i, ((x, y), (w, h)) in enumerate(zip(centres, sizes)):
@@ -88,6 +88,16 @@ def place_island_labels(centres: np.ndarray, radius: float, sizes: list[tuple[fl
         out[i] = cand[best]
         placed[k] = boxes[best]
         k += 1
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def place_island_labels_kept(centres: bytes, radius: float, sizes: tuple[tuple[float, float], ...],
+                             fixed: tuple[Box, ...]) -> np.ndarray:
+    """:func:`place_island_labels` for ``centres`` given as the bytes of an n x 2 float array, kept per input
+    (read-only: callers share it)."""
+    out = place_island_labels(np.frombuffer(centres).reshape(-1, 2), radius, list(sizes), list(fixed))
+    out.flags.writeable = False
     return out
 
 

@@ -28,8 +28,8 @@ import pandas as pd
 from atlas_viz.core.names import MAP_PAD
 from atlas_viz.core.text import pretty
 from atlas_viz.terrain.axes import Axes, cell_codes
-from atlas_viz.terrain.labels import (BIG_FONT_PX, DEFAULT_PLOT_PX, SMALL_FONT_PX, box_at, place_island_labels,
-                                      text_size, units_per_px)
+from atlas_viz.terrain.labels import (BIG_FONT_PX, DEFAULT_PLOT_PX, SMALL_FONT_PX, box_at,
+                                      place_island_labels_kept, text_size, units_per_px)
 from atlas_viz.io.yamlio import atomic_write_bytes
 
 TERRAIN_FILE = "terrain.npz"
@@ -292,10 +292,11 @@ def continent_labels(axes: Axes, layout: TerrainLayout, counts: np.ndarray | Non
         name = name.replace(" ", "\n", 1) if len(name) > 14 else name  # two short lines stay clear of neighbours
         rows.append((centre_x, top + (0.25 if "\n" in name else 0), name, first.values[code].description,
                      BIG_FONT_PX, "#1d2b3a"))
-    fixed = [box_at(x, y, text_size(text, BIG_FONT_PX, unit, caps=True)) for x, y, text, *_ in rows]
+    fixed = tuple(box_at(x, y, text_size(text, BIG_FONT_PX, unit, caps=True)) for x, y, text, *_ in rows)
     texts = [" · ".join(pretty(axes[n].value_names[k]) for n, k in zip(layout.continent_axes_[1:], key[1:]))
              or names[i] for i, key in enumerate(keys)]
-    at = place_island_labels(xy, r, [text_size(t, SMALL_FONT_PX, unit) for t in texts], fixed)
+    sizes = tuple(text_size(t, SMALL_FONT_PX, unit) for t in texts)
+    at = place_island_labels_kept(np.ascontiguousarray(xy, dtype=float).tobytes(), float(r), sizes, fixed)
     for i, ((x, y), text) in enumerate(zip(at, texts)):
         n = "" if counts is None else f" · {int(counts[i])} results"
         rows.append((x, y, text, names[i] + n, SMALL_FONT_PX, "#3b4a5a"))
